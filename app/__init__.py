@@ -1,0 +1,1 @@
+"""The HTTP gateway: validates requests, queues jobs in Redis, answers with results."""

