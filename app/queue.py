@@ -29,7 +29,8 @@ class JobQueue:
     """One per gateway process; wraps a pooled async Redis connection."""
 
     def __init__(self, redis_url: str, namespace: str, *, result_ttl_s: int, max_queue_length: int) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2, health_check_interval=30)
+        # Typed Any: redis-py types every reply as a union (bytes | str | ...); this class decodes explicitly.
+        self.redis: Any = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2, health_check_interval=30)
         self.keys = Keys(namespace)
         self.result_ttl_s = result_ttl_s
         self.max_queue_length = max_queue_length
@@ -129,7 +130,7 @@ class JobQueue:
         data = await self.redis.get(self.keys.artifact(job_id, name))
         if data is None:
             raise ArtifactNotFound(f"artifact {name!r} of job {job_id} expired", details={"artifacts": [name]})
-        return data, ref.media_type
+        return bytes(data), ref.media_type
 
     async def queue_length(self, task: str) -> int:
         return int(await self.redis.xlen(self.keys.stream(task)))

@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-ParamsT = TypeVar("ParamsT", bound=BaseModel)
+ParamsT = TypeVar("ParamsT", bound=BaseModel, contravariant=True)
 PreparedT = TypeVar("PreparedT")
 RawT = TypeVar("RawT")
 

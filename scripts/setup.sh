@@ -37,7 +37,8 @@ export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-"8.0;9.0"}
 export MAX_JOBS=${MAX_JOBS:-2}
 
 stamp="$VENV/.visionq-installed"
-inputs=$(cat pyproject.toml setup.py $(find kernels/csrc -type f 2>/dev/null | sort) 2>/dev/null | sha256sum | cut -c1-16)
+inputs=$( { ls pyproject.toml setup.py 2>/dev/null; find kernels/csrc -type f 2>/dev/null | sort; } \
+  | xargs cat | sha256sum | cut -c1-16 )
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   echo "setup: installing dependencies and building kernels (CUDA_HOME=${CUDA_HOME:-none})"
   "$VENV/bin/pip" install -q --disable-pip-version-check "setuptools==84.2.1" "wheel==0.48.0"

@@ -49,13 +49,13 @@ def read_batch(
     block_ms: int = IDLE_BLOCK_MS,
 ) -> list[Delivery]:
     """Block up to `block_ms` for the first entries, then top the batch up for at most `max_batch_delay_ms`."""
-    streams = {keys.stream(t): ">" for t in tasks}
+    streams: dict[Any, Any] = {keys.stream(t): ">" for t in tasks}
     by_stream = {keys.stream(t): t for t in tasks}
     batch: list[Delivery] = []
     deadline: float | None = None
     wait_ms = block_ms
     while len(batch) < max_batch_size:
-        reply = r.xreadgroup(CONSUMER_GROUP, consumer, streams, count=max_batch_size - len(batch), block=wait_ms)
+        reply: Any = r.xreadgroup(CONSUMER_GROUP, consumer, streams, count=max_batch_size - len(batch), block=wait_ms)
         for stream, entries in reply or []:
             name = stream.decode() if isinstance(stream, bytes) else stream
             got, _ = parse_entries(by_stream[name], entries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -127,7 +127,7 @@ class Worker:
                 outcomes += [self._postprocess(task, p, raw) for p, raw in zip(group, raws, strict=True)]
             else:
                 outcomes += [Outcome(p.delivery, error=raws) for p in group]
-        counters = Counter(batch_counters(sizes, compute_s))
+        counters: defaultdict[str, float] = defaultdict(float, batch_counters(sizes, compute_s))
         for o in outcomes:
             if o.error is None:
                 counters["request_success"] += 1

@@ -43,7 +43,7 @@ def reclaim(
 
 def touch(r: redis.Redis, keys: Keys, consumer: str, in_flight: list[Delivery]) -> None:
     """Reset the idle time of entries this worker is still working on, so long jobs aren't reclaimed."""
-    by_task: dict[str, list[str]] = {}
+    by_task: dict[str, list[Any]] = {}
     for d in in_flight:
         by_task.setdefault(d.task, []).append(d.entry_id)
     for task, ids in by_task.items():

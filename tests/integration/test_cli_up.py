@@ -1,0 +1,55 @@
+"""`visionq up`, the README's first command: embedded Redis, gateway, worker and frontend from one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from app.embedded_redis import free_port
+from tests.conftest import NOOP, ROOT, wait_until
+from tests.integration.helpers import predict
+
+
+@pytest.mark.slow
+def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> None:
+    port, frontend_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("VISIONQ_")}
+    env.update(VISIONQ_EXTRA_TASKS=json.dumps([NOOP]), PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--frontend-port", str(frontend_port),
+           "--tasks", "noop", "--device", "cpu", "--data-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, 90, "visionq up: gateway ready with a worker", proc)
+        assert predict(url).status_code == 200
+        frontend = f"http://127.0.0.1:{frontend_port}"
+        wait_until(lambda: _ok(f"{frontend}/_stcore/health"), 90, "visionq up: frontend", proc)
+        assert (tmp_path / "redis" / "appendonly.aof").exists() or (tmp_path / "redis" / "appendonlydir").exists()  # type: ignore[operator]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert f"API:      {url}" in out and f"Frontend: http://127.0.0.1:{frontend_port}" in out
+    time.sleep(0.5)
+    assert not _ok(f"{url}/healthz"), "the gateway outlived `visionq up`"
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
