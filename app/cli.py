@@ -30,7 +30,13 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     import uvicorn
 
     uvicorn.run(
-        "app.main:create_app", factory=True, host=args.host, port=args.port, access_log=False, log_level="warning"
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
     )
 
 
@@ -140,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     gw = sub.add_parser("gateway", help="run the HTTP gateway (needs REDIS_URL)")
     gw.add_argument("--host", default="127.0.0.1")
     gw.add_argument("--port", type=int, default=8000)
+    gw.add_argument("--workers", type=int, default=1, help="gateway processes (they are stateless)")
     gw.set_defaults(func=cmd_gateway)
 
     wk = sub.add_parser("worker", help="run a worker (needs REDIS_URL)")

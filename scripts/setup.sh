@@ -37,7 +37,7 @@ export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-"8.0;9.0"}
 export MAX_JOBS=${MAX_JOBS:-2}
 
 stamp="$VENV/.visionq-installed"
-inputs=$( { ls pyproject.toml setup.py 2>/dev/null; find kernels/csrc -type f 2>/dev/null | sort; } \
+inputs=$( { ls pyproject.toml setup.py 2>/dev/null || true; find kernels/csrc -type f 2>/dev/null | sort || true; } \
   | xargs cat | sha256sum | cut -c1-16 )
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   echo "setup: installing dependencies and building kernels (CUDA_HOME=${CUDA_HOME:-none})"
