@@ -1,6 +1,6 @@
 """The README's environment-variable table, generated from the settings classes (a test keeps them equal).
 
-    python -m app.envdoc    # prints the markdown table
+python -m app.envdoc    # prints the markdown table
 """
 
 from __future__ import annotations

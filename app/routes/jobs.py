@@ -12,7 +12,9 @@ from app.schemas import ErrorBody, JobView
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[ApiKeyDep])
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The id POST /predict returned.")]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "Unknown or expired job (or artifact)."}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown or expired job (or artifact)."}
+}
 
 
 @router.get("/{job_id}", response_model=JobView, responses=_NOT_FOUND)
