@@ -20,6 +20,7 @@ from app.embedded_redis import EmbeddedRedis, free_port, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 NOOP = "tests.fixtures.tasks:NOOP_SPEC"
+POSE = "tests.fixtures.tasks:POSE_SPEC"
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,7 @@ class Stack:
         env.update(
             REDIS_URL=self.redis_url,
             VISIONQ_NAMESPACE=self.namespace,
-            VISIONQ_EXTRA_TASKS=json.dumps([NOOP]),
+            VISIONQ_EXTRA_TASKS=json.dumps([NOOP, POSE]),
             PYTHONPATH=str(ROOT),
         )
         env.update(self.env)

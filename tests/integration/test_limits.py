@@ -112,12 +112,13 @@ def test_api_key_guards_everything_but_health(stack: Stack) -> None:
 def test_readiness_models_and_openapi_describe_the_deployment(stack: Stack) -> None:
     url = stack.start_gateway()
     not_ready = httpx.get(f"{url}/v2/health/ready")
-    assert not_ready.status_code == 503 and "no live worker for: noop" in not_ready.json()["message"]
-    worker = stack.start_worker()
+    assert not_ready.status_code == 503 and "no live worker for: noop, pose" in not_ready.json()["message"]
+    worker = stack.start_worker(tasks="noop,pose")
     ready = httpx.get(f"{url}/readyz")
-    assert ready.status_code == 200 and ready.json()["tasks"] == {"noop": 1}
+    assert ready.status_code == 200 and ready.json()["tasks"] == {"noop": 1, "pose": 1}
     assert httpx.get(f"{url}/v2/health/live").status_code == 200
-    (task,) = httpx.get(f"{url}/models").json()["tasks"]
+    task, pose = httpx.get(f"{url}/models").json()["tasks"]
+    assert pose["name"] == "pose" and pose["input_kind"] == "none"
     assert task["name"] == "noop" and task["input_kind"] == "image"
     assert task["workers"][0]["pid"] == worker.pid and task["workers"][0]["device"] == "cpu"
     assert task["models"][0]["name"] == "noop"

@@ -105,3 +105,14 @@ def test_a_failing_item_fails_only_its_own_job(stack: Stack) -> None:
     assert model_fail.json()["error"]["code"] == "inference_failed"
     after = predict(url)
     assert after.status_code == 200 and after.json()["result"]["pid"] == worker.pid
+
+
+def test_task_without_a_file_takes_params_only(stack: Stack) -> None:
+    url = stack.start_gateway()
+    stack.start_worker(tasks="pose")
+    with httpx.Client(timeout=30) as client:
+        resp = client.post(f"{url}/predict", data={"task": "pose", "params": '{"sleep_ms": 1}'})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["result"]["input_bytes"] == 0
+    with_file = predict(url, task="pose")
+    assert with_file.status_code == 422 and with_file.json()["error"]["code"] == "unexpected_file"
