@@ -42,6 +42,7 @@ class EmbeddedRedis:
     process: subprocess.Popen[bytes]
     port: int
     data_dir: Path
+    owns_data_dir: bool = False  # a temporary directory this object made, removed on stop
 
     @property
     def url(self) -> str:
@@ -55,6 +56,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_redis(port: int | None = None, data_dir: Path | None = None, appendonly: bool = False) -> EmbeddedRedis:
@@ -63,6 +66,7 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
     With `appendonly` (used by `visionq up`), accepted jobs survive a Redis restart; tests run without it.
     """
     port = port or free_port()
+    owns_data_dir = data_dir is None
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="visionq-redis-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
@@ -83,7 +87,7 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
         str(data_dir / "redis.log"),
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = EmbeddedRedis(process, port, data_dir)
+    server = EmbeddedRedis(process, port, data_dir, owns_data_dir)
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -78,7 +78,7 @@ def test_redis_outage_gives_503_and_the_gateway_recovers(stack: Stack) -> None:
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503 and ready.json()["redis"] is False
         assert httpx.get(f"{url}/healthz").status_code == 200
-        own = start_redis(port=own.port, data_dir=own.data_dir)
+        own = start_redis(port=own.port)
         deadline = time.monotonic() + 20
         while (resp := predict(url, timeout_s=5)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
