@@ -9,7 +9,10 @@ from typing import Any
 from models.base import Task, TaskSpec
 
 #: Dotted paths of the built-in task specs. Adding a task is one line here plus its subpackage.
-BUILTIN_SPECS: tuple[str, ...] = ()
+BUILTIN_SPECS: tuple[str, ...] = (
+    "models.detection.schema:SPEC",
+    "models.super_resolution.schema:SPEC",
+)
 
 _specs: dict[str, TaskSpec] = {}
 

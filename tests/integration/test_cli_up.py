@@ -22,8 +22,20 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
     port, frontend_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("VISIONQ_")}
     env.update(VISIONQ_EXTRA_TASKS=json.dumps([NOOP]), PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--frontend-port", str(frontend_port),
-           "--tasks", "noop", "--device", "cpu", "--data-dir", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "up",
+        "--port",
+        str(port),
+        "--frontend-port",
+        str(frontend_port),
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(tmp_path),
+    ]  # no --tasks: the one worker serves every task
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -34,7 +46,7 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, 90, "visionq up: gateway ready with a worker", proc)
+        wait_until(ready, 180, "visionq up: gateway ready with a worker for every task", proc)
         assert predict(url).status_code == 200
         frontend = f"http://127.0.0.1:{frontend_port}"
         wait_until(lambda: _ok(f"{frontend}/_stcore/health"), 90, "visionq up: frontend", proc)

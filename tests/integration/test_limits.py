@@ -44,8 +44,8 @@ def test_concurrent_requests_form_batches(stack: Stack) -> None:
 
 def test_different_batch_keys_never_share_a_forward(stack: Stack) -> None:
     url = stack.start_gateway()
-    stack.start_worker(VISIONQ_MAX_BATCH_DELAY_MS="500")
     ids = [predict(url, params={"group": g}, async_=True).json()["id"] for g in "abab"]
+    stack.start_worker()  # started after the four are queued, so its first read takes them all
     results = [wait_for_job(url, i, ("succeeded",))["result"] for i in ids]
     assert [r["batch_size"] for r in results] == [2, 2, 2, 2]
 
@@ -112,12 +112,15 @@ def test_api_key_guards_everything_but_health(stack: Stack) -> None:
 def test_readiness_models_and_openapi_describe_the_deployment(stack: Stack) -> None:
     url = stack.start_gateway()
     not_ready = httpx.get(f"{url}/v2/health/ready")
-    assert not_ready.status_code == 503 and "no live worker for: noop, pose" in not_ready.json()["message"]
-    worker = stack.start_worker(tasks="noop,pose")
+    assert not_ready.status_code == 503 and "noop, pose" in not_ready.json()["message"]
+    worker = stack.start_worker(tasks="noop,pose,detection,super_resolution")  # one worker can serve every task
     ready = httpx.get(f"{url}/readyz")
-    assert ready.status_code == 200 and ready.json()["tasks"] == {"noop": 1, "pose": 1}
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["tasks"] == {"noop": 1, "pose": 1, "detection": 1, "super_resolution": 1}
     assert httpx.get(f"{url}/v2/health/live").status_code == 200
-    task, pose = httpx.get(f"{url}/models").json()["tasks"]
+    tasks = {t["name"]: t for t in httpx.get(f"{url}/models").json()["tasks"]}
+    task, pose = tasks["noop"], tasks["pose"]
+    assert {"detection", "super_resolution"} <= set(tasks)
     assert pose["name"] == "pose" and pose["input_kind"] == "none"
     assert task["name"] == "noop" and task["input_kind"] == "image"
     assert task["workers"][0]["pid"] == worker.pid and task["workers"][0]["device"] == "cpu"

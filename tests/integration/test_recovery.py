@@ -59,7 +59,7 @@ def test_sigterm_finishes_the_batch_in_hand(stack: Stack) -> None:
     job = httpx.get(f"{url}/jobs/{job_id}").json()
     assert job["status"] == "succeeded" and job["attempts"] == 1
     ready = httpx.get(f"{url}/readyz")
-    assert ready.status_code == 503 and ready.json()["tasks"] == {"noop": 0, "pose": 0}
+    assert ready.status_code == 503 and ready.json()["tasks"]["noop"] == 0
 
 
 def test_redis_outage_gives_503_and_the_gateway_recovers(stack: Stack) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from models.detection.dataset import CLASS_NAMES, HELDOUT_SEED_BASE, TRAIN_SEEDS, generate_scene, heldout_scene
+from models.detection.samples import SAMPLES_DIR, write_samples
 
 
 def test_scenes_are_a_function_of_the_seed() -> None:
@@ -36,3 +40,11 @@ def test_scenes_have_the_advertised_variety() -> None:
     assert set(labels.tolist()) == set(range(len(CLASS_NAMES)))
     counts = [len(generate_scene(seed, 256, 256).labels) for seed in range(40)]
     assert max(counts) >= 5  # clutter: several objects per scene happen
+
+
+def test_committed_samples_are_held_out_scenes(tmp_path: Path) -> None:
+    written = write_samples(tmp_path)
+    for path in written:
+        assert (SAMPLES_DIR / path.name).read_bytes() == path.read_bytes()
+    truth = json.loads((SAMPLES_DIR / "samples.json").read_text())
+    assert set(truth) == {path.name for path in written}

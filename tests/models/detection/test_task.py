@@ -23,8 +23,8 @@ from models.detection.task import DetectionTask
 from models.errors import TaskInputError
 from models.imaging import encode_image
 
-#: A held-out scene with several classes, little occlusion: every object must be found.
-SCENE_INDEX = 3
+#: A held-out scene of 9 objects of 5 classes, with clutter and occlusion: every object must be found.
+SCENE_INDEX = 23
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +89,13 @@ def test_images_of_different_sizes_batch_and_map_back(task: DetectionTask) -> No
 
 
 def test_letterbox_is_undone_on_a_resized_input(task: DetectionTask) -> None:
-    image = heldout_scene(SCENE_INDEX).image
-    h, w = image.shape[:2]
-    stretched = cv2.resize(image, (w * 2, h * 3 // 2), interpolation=cv2.INTER_LINEAR)  # aspect changes too
-    base = _arrays(run(task, [_item(image)])[0])[0]
-    big = _arrays(run(task, [_item(stretched)])[0])[0]
-    expected = base * np.array([2, 1.5, 2, 1.5])
-    assert box_iou(expected, big).max(axis=1).min() >= 0.85
+    scene = heldout_scene(SCENE_INDEX)
+    h, w = scene.image.shape[:2]
+    big_w, big_h = round(w * 1.7), round(h * 1.7)  # letterboxed by 320 / 604 instead of 320 / 355
+    bigger = cv2.resize(scene.image, (big_w, big_h), interpolation=cv2.INTER_LINEAR)
+    boxes = _arrays(run(task, [_item(bigger)])[0])[0]
+    expected = scene.boxes * np.array([big_w / w, big_h / h, big_w / w, big_h / h])
+    assert box_iou(expected, boxes).max(axis=1).min() >= 0.7
 
 
 def test_xywh_boxes(task: DetectionTask) -> None:
@@ -142,9 +142,11 @@ def test_merge_moves_boxes(task: DetectionTask) -> None:
 
 def test_and_drops_isolated_boxes(task: DetectionTask) -> None:
     item = _item(heldout_scene(SCENE_INDEX).image)
-    hard = run(task, [item], nms_method="or", conf_thres=0.3)[0]["detections"]
-    strict = run(task, [item], nms_method="and", conf_thres=0.3)[0]["detections"]
-    assert len(strict) < len(hard)
+    # at a high threshold few duplicates survive, so some kept boxes have no neighbour left
+    hard = _arrays(run(task, [item], nms_method="vision", conf_thres=0.8)[0])
+    strict = _arrays(run(task, [item], nms_method="and", conf_thres=0.8)[0])
+    assert 0 < len(strict[0]) < len(hard[0])
+    assert set(_box_keys(strict[0])) <= set(_box_keys(hard[0]))
 
 
 def test_classes_multi_label_and_max_det(task: DetectionTask) -> None:

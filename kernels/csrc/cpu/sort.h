@@ -1,0 +1,103 @@
+// Stable radix sorts for the CPU kernels. at::sort(stable=true) of 20k float scores takes about 1.8 ms on one
+// core here, more than the whole grid NMS; a radix sort over order-preserving integer keys takes ~0.1 ms and
+// gives exactly torch's stable order.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace visionq::ops::cpu {
+
+// Keys whose ascending order is torch.sort(descending=True, stable=True)'s order of the values: NaN first (all
+// NaNs tie), then decreasing value, -0.0 tied with +0.0.
+inline uint32_t descending_key(float v) {
+  if (v != v) {
+    return 0;
+  }
+  if (v == 0.0f) {
+    v = 0.0f;
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  const uint32_t ascending = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+  return ~ascending;
+}
+
+inline uint64_t descending_key(double v) {
+  if (v != v) {
+    return 0;
+  }
+  if (v == 0.0) {
+    v = 0.0;
+  }
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  const uint64_t sign = uint64_t(1) << 63;
+  const uint64_t ascending = (bits & sign) ? ~bits : (bits | sign);
+  return ~ascending;
+}
+
+// Ascending order of signed class ids.
+inline uint64_t ascending_key(int64_t v) {
+  return static_cast<uint64_t>(v) ^ (uint64_t(1) << 63);
+}
+
+// LSD radix sort of (key, value) pairs by key, 8 bits per pass; stable, so equal keys keep their input order.
+// Passes on which every key has the same digit are skipped (scores in [0, 1) share their top byte).
+template <typename K>
+void radix_sort_pairs(std::vector<K>& keys, std::vector<int64_t>& values) {
+  constexpr int kPasses = sizeof(K);
+  constexpr int kBuckets = 256;
+  const size_t n = keys.size();
+  std::array<std::array<size_t, kBuckets>, kPasses> hist{};
+  for (size_t i = 0; i < n; ++i) {
+    K key = keys[i];
+    for (int p = 0; p < kPasses; ++p) {
+      ++hist[p][key & 0xff];
+      key >>= 8;
+    }
+  }
+  std::vector<K> keys_tmp(n);
+  std::vector<int64_t> values_tmp(n);
+  for (int p = 0; p < kPasses; ++p) {
+    auto& h = hist[p];
+    const K first_digit = (keys[0] >> (8 * p)) & 0xff;
+    if (h[first_digit] == n) {
+      continue;
+    }
+    size_t offset = 0;
+    for (int b = 0; b < kBuckets; ++b) {
+      const size_t count = h[b];
+      h[b] = offset;
+      offset += count;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const size_t dst = h[(keys[i] >> (8 * p)) & 0xff]++;
+      keys_tmp[dst] = keys[i];
+      values_tmp[dst] = values[i];
+    }
+    keys.swap(keys_tmp);
+    values.swap(values_tmp);
+  }
+}
+
+// Indices that sort `scores` like torch.sort(scores, descending=True, stable=True).
+template <typename T>
+std::vector<int64_t> descending_order(const T* scores, int64_t n) {
+  using K = decltype(descending_key(T(0)));
+  std::vector<K> keys(n);
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) {
+    keys[i] = descending_key(scores[i]);
+    order[i] = i;
+  }
+  if (n > 1) {
+    radix_sort_pairs(keys, order);
+  }
+  return order;
+}
+
+} // namespace visionq::ops::cpu

@@ -1,0 +1,1 @@
+"""Super-resolution: bicubic baseline and the SRResNet demo, tiled for any image size."""
