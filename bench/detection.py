@@ -105,8 +105,10 @@ def main() -> None:
         cells = " ".join(f"{row['stages_ms'][s]['p50']:>11.2f}" for s in STAGES)
         e2e = row["end_to_end_ms"]
         print(f"{row['size_px']:>6} {cells} {e2e['p50']:>11.2f} {e2e['p90']:>8.2f}")
-    print(f"throughput at 640 px, {args.batch} images: batching off {rates['off']:.2f} img/s, "
-          f"on {rates['on']:.2f} img/s ({rates['on'] / rates['off']:.2f}x)")
+    print(
+        f"throughput at 640 px, {args.batch} images: batching off {rates['off']:.2f} img/s, "
+        f"on {rates['on']:.2f} img/s ({rates['on'] / rates['off']:.2f}x)"
+    )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {

@@ -111,17 +111,9 @@ def _batched_nms_by_offset(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_thre
 
 
 def _batched_nms_per_class(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
-    """The per-class kernel; its stable order is reshuffled among tied scores as torchvision's is."""
-    keep: Tensor = torch.ops.visionq.batched_nms(boxes, scores, idxs, float(iou_threshold))
-    kept_scores = scores[keep]
-    tied = bool((kept_scores[1:] == kept_scores[:-1]).any()) or int(kept_scores.isnan().sum()) > 1
-    if not tied:
-        return keep
-    # torchvision orders the kept indices (ascending) with an unstable sort; the same calls order ties alike.
-    keep_mask = torch.zeros_like(scores, dtype=torch.bool)
-    keep_mask[keep] = True
-    ascending = torch.where(keep_mask)[0]
-    return ascending[scores[ascending].sort(descending=True)[1]]
+    """The per-class kernel, with tied scores ordered as torchvision's per-class path orders them."""
+    keep: Tensor = torch.ops.visionq.batched_nms(boxes, scores, idxs, float(iou_threshold), True)
+    return keep
 
 
 def box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = SEED_EPS) -> Tensor:

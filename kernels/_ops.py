@@ -87,7 +87,9 @@ def _nms_fake(dets: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     return _kept(dets)
 
 
-def _batched_nms_fake(dets: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
+def _batched_nms_fake(
+    dets: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float, torchvision_tie_order: bool = False
+) -> Tensor:
     check_boxes_and_scores(dets, scores, "batched_nms")
     check_idxs(dets, idxs, "batched_nms")
     return _kept(dets)

@@ -42,6 +42,16 @@ inputs=$( { ls pyproject.toml setup.py 2>/dev/null || true; find kernels/csrc -t
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   echo "setup: installing dependencies and building kernels (CUDA_HOME=${CUDA_HOME:-none})"
   "$VENV/bin/pip" install -q --disable-pip-version-check "setuptools==84.2.1" "wheel==0.48.0"
+  # The kernel build runs setup.py without build isolation, so torch (and ninja) must be in the venv first;
+  # their pins are read from pyproject.toml so there is one place to change them.
+  build_pins=$("$VENV/bin/python" - <<'PY'
+import re, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+pins = project["dependencies"] + project["optional-dependencies"]["dev"]
+print(" ".join(p for p in pins if re.match(r"(torch|numpy|ninja)==", p)))
+PY
+)
+  "$VENV/bin/pip" install -q --disable-pip-version-check $build_pins
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation -e ".[dev]"
   echo "$inputs" > "$stamp"
 fi

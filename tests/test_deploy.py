@@ -17,7 +17,10 @@ def test_compose_file_is_valid_for_docker_compose() -> None:
     subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], check=True, cwd=ROOT)
     profiles = subprocess.run(
         [binary, "-f", str(ROOT / "docker-compose.yml"), "--profile", "cpu", "config", "--services"],
-        check=True, cwd=ROOT, capture_output=True, text=True,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     assert set(profiles) == {"redis", "gateway", "worker", "worker-cpu", "frontend"}
 

@@ -23,7 +23,10 @@ def _colour(label_id: int) -> tuple[int, int, int]:
 
 
 def draw_detections(
-    rgb: NDArray[np.uint8], boxes: NDArray[np.floating], scores: NDArray[np.floating], labels: list[str],
+    rgb: NDArray[np.uint8],
+    boxes: NDArray[np.floating],
+    scores: NDArray[np.floating],
+    labels: list[str],
     label_ids: list[int],
 ) -> NDArray[np.uint8]:
     """Boxes with "label score" tags on a copy of the image.
@@ -41,8 +44,9 @@ def draw_detections(
     height, width = rgb.shape[:2]
     scale = min(1.0, MAX_ANNOTATED_SIDE / max(height, width))
     if scale < 1.0:
-        canvas = cv2.resize(rgb, (max(round(width * scale), 1), max(round(height * scale), 1)),
-                            interpolation=cv2.INTER_AREA)
+        canvas = cv2.resize(
+            rgb, (max(round(width * scale), 1), max(round(height * scale), 1)), interpolation=cv2.INTER_AREA
+        )
     else:
         canvas = rgb.copy()
     thickness = max(1, round(max(canvas.shape[:2]) / 400))

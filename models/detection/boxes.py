@@ -98,8 +98,10 @@ def complete_iou(pred: Tensor, target: Tensor, eps: float = 1e-7) -> tuple[Tenso
     enclose_w = torch.max(pred[:, 2], target[:, 2]) - torch.min(pred[:, 0], target[:, 0])
     enclose_h = torch.max(pred[:, 3], target[:, 3]) - torch.min(pred[:, 1], target[:, 1])
     diagonal = enclose_w**2 + enclose_h**2 + eps
-    centre_distance = ((pred[:, 0] + pred[:, 2] - target[:, 0] - target[:, 2]) ** 2
-                       + (pred[:, 1] + pred[:, 3] - target[:, 1] - target[:, 3]) ** 2) / 4
+    centre_distance = (
+        (pred[:, 0] + pred[:, 2] - target[:, 0] - target[:, 2]) ** 2
+        + (pred[:, 1] + pred[:, 3] - target[:, 1] - target[:, 3]) ** 2
+    ) / 4
     v = (4 / math.pi**2) * (torch.atan(tw / (th + eps)) - torch.atan(pw / (ph + eps))) ** 2
     with torch.no_grad():
         alpha = v / (v - iou + (1 + eps))

@@ -241,18 +241,33 @@ def _object_mask(
     cy = rng.uniform(half[1] + 1, height - half[1] - 1)
     if name in ("circle", "ring"):
         centre = (round(cx * _SCALE), round(cy * _SCALE))
-        cv2.ellipse(mask, centre, (round(axes[0] * _SCALE), round(axes[1] * _SCALE)), 0, 0, 360, 255, -1,
-                    cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(
+            mask, centre, (round(axes[0] * _SCALE), round(axes[1] * _SCALE)), 0, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT
+        )
         if name == "ring":
             inner = axes * rng.uniform(0.45, 0.68)
-            cv2.ellipse(mask, centre, (round(inner[0] * _SCALE), round(inner[1] * _SCALE)), 0, 0, 360, 0, -1,
-                        cv2.LINE_AA, _SHIFT)
+            cv2.ellipse(
+                mask,
+                centre,
+                (round(inner[0] * _SCALE), round(inner[1] * _SCALE)),
+                0,
+                0,
+                360,
+                0,
+                -1,
+                cv2.LINE_AA,
+                _SHIFT,
+            )
         box = (cx - axes[0], cy - axes[1], cx + axes[0], cy + axes[1])
     else:
         placed = pts + np.array([cx, cy])
         cv2.fillPoly(mask, [np.round(placed * _SCALE).astype(np.int32)], 255, cv2.LINE_AA, _SHIFT)
-        box = (float(placed[:, 0].min()), float(placed[:, 1].min()), float(placed[:, 0].max()),
-               float(placed[:, 1].max()))
+        box = (
+            float(placed[:, 0].min()),
+            float(placed[:, 1].min()),
+            float(placed[:, 0].max()),
+            float(placed[:, 1].max()),
+        )
     return mask.astype(np.float32) / 255.0, box
 
 

@@ -154,8 +154,9 @@ class DetectionTask:
         if model == DEMO_MODEL:
             demo_input = prepare(rgb, demo.config.input_size)
         else:
-            small, tensor_scale = letterbox(rgb, TORCHVISION_MAX_SIDE) if max(rgb.shape[:2]) > TORCHVISION_MAX_SIDE \
-                else (rgb, 1.0)
+            small, tensor_scale = (
+                letterbox(rgb, TORCHVISION_MAX_SIDE) if max(rgb.shape[:2]) > TORCHVISION_MAX_SIDE else (rgb, 1.0)
+            )
             tensor = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1).float().div_(255)
         return Prepared(model, note, classes, rgb, demo_input, tensor, tensor_scale, decode_ms, _ms_since(start))
 
@@ -164,9 +165,8 @@ class DetectionTask:
         classes = tuple(params.classes) if params.classes is not None else None
         if params.model == DEMO_MODEL or params.model in self._detectors:
             return params.model, None, classes
-        note = (
-            f"{params.model} is not available ({self._sources[params.model]}); the demo detector ran instead"
-            + ("; the classes filter was ignored because its ids are COCO ids" if classes is not None else "")
+        note = f"{params.model} is not available ({self._sources[params.model]}); the demo detector ran instead" + (
+            "; the classes filter was ignored because its ids are COCO ids" if classes is not None else ""
         )
         return DEMO_MODEL, note, None
 
@@ -214,8 +214,12 @@ class DetectionTask:
             box_format=params.box_format,
             nms_method=params.nms_method,
             detections=[
-                Detection(box=(round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)), score=round(score, 4),
-                          label_id=i, label=n)
+                Detection(
+                    box=(round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)),
+                    score=round(score, 4),
+                    label_id=i,
+                    label=n,
+                )
                 for (x1, y1, x2, y2), score, i, n in zip(
                     shown.tolist(), scores.tolist(), label_ids, label_names, strict=True
                 )

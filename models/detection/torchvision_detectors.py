@@ -54,14 +54,16 @@ def _with_box_ops(method: Callable[..., Any], box_ops: _BoxOps) -> Callable[...,
     fn = method.__func__  # type: ignore[attr-defined]
     if "box_ops" not in fn.__code__.co_names:
         raise RuntimeError(f"{fn.__qualname__} no longer calls box_ops.*; update models/detection/{__name__}")
-    rebound = types.FunctionType(fn.__code__, {**fn.__globals__, "box_ops": box_ops}, fn.__name__,
-                                 fn.__defaults__, fn.__closure__)
+    rebound = types.FunctionType(
+        fn.__code__, {**fn.__globals__, "box_ops": box_ops}, fn.__name__, fn.__defaults__, fn.__closure__
+    )
     rebound.__kwdefaults__ = fn.__kwdefaults__
     return types.MethodType(rebound, method.__self__)  # type: ignore[attr-defined]
 
 
-def _defer_resize(result: list[dict[str, Tensor]], image_shapes: list[tuple[int, int]],
-                  original_image_sizes: list[tuple[int, int]]) -> list[dict[str, Tensor]]:
+def _defer_resize(
+    result: list[dict[str, Tensor]], image_shapes: list[tuple[int, int]], original_image_sizes: list[tuple[int, int]]
+) -> list[dict[str, Tensor]]:
     """Stand-in for `GeneralizedRCNNTransform.postprocess`: keep the resized frame, record both sizes."""
     for detections, resized, original in zip(result, image_shapes, original_image_sizes, strict=True):
         detections["resized_hw"] = torch.tensor(resized)
@@ -147,8 +149,13 @@ def finish(
     if classes is not None:
         keep &= torch.isin(cand.labels, torch.tensor(classes, dtype=cand.labels.dtype))
     boxes, scores, labels, _ = kernels.nms_by_method(
-        cand.boxes[keep], cand.scores[keep], cand.labels[keep], method, iou_thres,
-        soft_sigma=soft_sigma, score_threshold=conf_thres,
+        cand.boxes[keep],
+        cand.scores[keep],
+        cand.labels[keep],
+        method,
+        iou_thres,
+        soft_sigma=soft_sigma,
+        score_threshold=conf_thres,
     )
     boxes, scores, labels = boxes[:max_det], scores[:max_det], labels[:max_det]
     return resize_boxes(boxes, cand.resized_hw, cand.original_hw), scores, labels

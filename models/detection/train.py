@@ -4,7 +4,10 @@ Reproduce the committed weights (one CPU thread for the model, one process gener
 
     .venv/bin/python -m models.detection.train
 
-Every batch is generated from its step number, so a run is a pure function of `--seed` and the other arguments.
+Every batch is generated from its step number, so a run is a pure function of `--seed` and the other arguments:
+two runs of the command above wrote identical tensors. The model's process used 24.9 min of CPU for the 1,100 steps
+and the scene generator 8.6 min on the other core; with other jobs sharing the two cores the wall time was 38.6
+and 43.5 min.
 Targets are assigned YOLOv5-style: each box goes to the levels whose size band holds its long side, to the grid cell
 holding its centre plus the two neighbouring cells nearest to it; a cell claimed twice goes to the smaller box.
 The loss is YOLOX's (arXiv 2107.08430): 5 x (1 - CIoU) + objectness BCE + class BCE, summed and divided by the
@@ -133,9 +136,9 @@ def assign_level(targets: Tensor, band: tuple[float, float], stride: int, height
     return pos[best[key] == rank]
 
 
-def detection_loss(raw: list[Tensor], targets: Tensor, strides: tuple[int, ...], cfg: TrainConfig) -> tuple[
-    Tensor, dict[str, float]
-]:
+def detection_loss(
+    raw: list[Tensor], targets: Tensor, strides: tuple[int, ...], cfg: TrainConfig
+) -> tuple[Tensor, dict[str, float]]:
     """YOLOX-normalised detection loss.
 
     Args:

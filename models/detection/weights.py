@@ -71,20 +71,32 @@ TORCHVISION_VARIANTS: dict[str, TorchvisionVariant] = {
     v.name: v
     for v in (
         TorchvisionVariant(
-            "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn", "FasterRCNN_ResNet50_FPN_Weights", 0.0,
+            "fasterrcnn_resnet50_fpn",
+            "fasterrcnn_resnet50_fpn",
+            "FasterRCNN_ResNet50_FPN_Weights",
+            0.0,
             "Faster R-CNN, ResNet-50 FPN, COCO (box AP 37.0)",
         ),
         TorchvisionVariant(
-            "retinanet_resnet50_fpn", "retinanet_resnet50_fpn", "RetinaNet_ResNet50_FPN_Weights", 0.0,
+            "retinanet_resnet50_fpn",
+            "retinanet_resnet50_fpn",
+            "RetinaNet_ResNet50_FPN_Weights",
+            0.0,
             "RetinaNet, ResNet-50 FPN, COCO (box AP 36.4)",
         ),
         TorchvisionVariant(
-            "fcos_resnet50_fpn", "fcos_resnet50_fpn", "FCOS_ResNet50_FPN_Weights", 1e-5,
+            "fcos_resnet50_fpn",
+            "fcos_resnet50_fpn",
+            "FCOS_ResNet50_FPN_Weights",
+            1e-5,
             "FCOS, ResNet-50 FPN, COCO (box AP 39.2)",
         ),
         TorchvisionVariant(
-            "ssdlite320_mobilenet_v3_large", "ssdlite320_mobilenet_v3_large", "SSDLite320_MobileNet_V3_Large_Weights",
-            None, "SSDlite 320, MobileNetV3-Large, COCO (box AP 21.3)",
+            "ssdlite320_mobilenet_v3_large",
+            "ssdlite320_mobilenet_v3_large",
+            "SSDLite320_MobileNet_V3_Large_Weights",
+            None,
+            "SSDlite 320, MobileNetV3-Large, COCO (box AP 21.3)",
         ),
     )
 }

@@ -55,6 +55,17 @@ def test_classes_spread_over_threads_give_the_same_result(generator: torch.Gener
         assert torch.equal(serial, parallel)
 
 
+def test_torchvision_tie_order_matches_torchvisions_per_class_path(generator: torch.Generator) -> None:
+    vanilla = torchvision.ops.boxes._batched_nms_vanilla  # the path torchvision takes above 1000 CPU boxes
+    for case in range(300):
+        n = int(torch.randint(1, 60, (1,), generator=generator))
+        boxes = random_boxes(n, generator, canvas=40.0)
+        scores = random_scores(n, generator, levels=3)
+        idxs = torch.randint(0, 3, (n,), generator=generator)
+        kept = torch.ops.visionq.batched_nms(boxes, scores, idxs, 0.5, True)
+        assert torch.equal(kept, vanilla(boxes, scores, idxs, 0.5)), f"case {case}"
+
+
 def test_per_class_kernel_is_exact_per_class_nms(generator: torch.Generator) -> None:
     boxes = random_boxes(300, generator, canvas=60.0)
     scores = random_scores(300, generator, levels=6)

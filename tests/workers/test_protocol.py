@@ -7,9 +7,18 @@ from workers.protocol import ArtifactRef, JobRecord, JobStatus, Keys, decode_not
 
 def test_job_record_round_trips_through_redis_fields() -> None:
     job = JobRecord(
-        id="a" * 32, task="noop", status=JobStatus.succeeded, params={"x": 1}, created_at=1.5,
-        started_at=2.0, finished_at=3.25, attempts=2, progress=1.0, result={"ok": True},
-        artifacts=[ArtifactRef("image", "image/png", 10)], error=None,
+        id="a" * 32,
+        task="noop",
+        status=JobStatus.succeeded,
+        params={"x": 1},
+        created_at=1.5,
+        started_at=2.0,
+        finished_at=3.25,
+        attempts=2,
+        progress=1.0,
+        result={"ok": True},
+        artifacts=[ArtifactRef("image", "image/png", 10)],
+        error=None,
     )
     raw = {k.encode(): v.encode() for k, v in job.to_redis().items()}
     assert JobRecord.from_redis(raw) == job
@@ -19,8 +28,17 @@ def test_job_record_round_trips_through_redis_fields() -> None:
 
 def test_keys_are_namespaced() -> None:
     keys = Keys("ns")
-    built = [keys.stream("t"), keys.job("j"), keys.job_input("j"), keys.artifact("j", "a"), keys.done("j"),
-             keys.workers("t"), keys.worker("w"), keys.stats("t"), keys.dead_letter("t")]
+    built = [
+        keys.stream("t"),
+        keys.job("j"),
+        keys.job_input("j"),
+        keys.artifact("j", "a"),
+        keys.done("j"),
+        keys.workers("t"),
+        keys.worker("w"),
+        keys.stats("t"),
+        keys.dead_letter("t"),
+    ]
     assert all(k.startswith("ns:") for k in built) and len(set(built)) == len(built)
 
 

@@ -64,19 +64,23 @@ inline at::Tensor keep_flags_from_words(const at::Tensor& words, int64_t n) {
 }
 
 // Kept original indices by decreasing score, ties by lower index (sorted positions are class-major when
-// there are class ids, so they are re-sorted). `rows` (may be undefined) is permuted alike.
+// there are class ids, so they are re-sorted); with torchvision_tie_order, ties in the order of torchvision's
+// _batched_nms_vanilla (increasing indices, then its unstable descending sort). `rows` is permuted alike.
 inline std::tuple<at::Tensor, at::Tensor> order_by_score(
     const at::Tensor& keep,
     const at::Tensor& rows,
     const at::Tensor& scores,
-    bool class_major) {
+    bool class_major,
+    bool torchvision_tie_order) {
   if (!class_major || keep.numel() == 0) {
     return {keep, rows};
   }
   const auto by_index = std::get<1>(keep.sort());
   const auto keep_by_index = keep.index_select(0, by_index);
-  const auto by_score =
-      std::get<1>(scores.index_select(0, keep_by_index).sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  const auto kept_scores = scores.index_select(0, keep_by_index);
+  const auto by_score = torchvision_tie_order
+      ? std::get<1>(kept_scores.sort(/*dim=*/0, /*descending=*/true))
+      : std::get<1>(kept_scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
   const auto perm = by_index.index_select(0, by_score);
   return {keep.index_select(0, perm), rows.defined() ? rows.index_select(0, perm) : rows};
 }
@@ -94,7 +98,8 @@ std::tuple<at::Tensor, at::Tensor> greedy_nms_flow(
     const std::optional<at::Tensor>& idxs,
     double iou_threshold,
     GreedyVariant variant,
-    double min_overlap) {
+    double min_overlap,
+    bool torchvision_tie_order = false) {
   const int64_t n = dets_in.size(0);
   const auto long_options = dets_in.options().dtype(at::kLong);
   if (n == 0) {
@@ -150,7 +155,8 @@ std::tuple<at::Tensor, at::Tensor> greedy_nms_flow(
       }
     });
   }
-  auto [keep, rows] = order_by_score(sorted.order.index_select(0, kept), merged, scores, idxs.has_value());
+  auto [keep, rows] =
+      order_by_score(sorted.order.index_select(0, kept), merged, scores, idxs.has_value(), torchvision_tie_order);
   rows = rows.defined() ? rows.to(dets_in.scalar_type()) : at::empty({0, 4}, dets_in.options());
   return {keep, rows};
 }

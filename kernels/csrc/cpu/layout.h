@@ -101,22 +101,23 @@ template <typename T>
 at::Tensor kept_indices(const SortedLayout<T>& l, const std::vector<uint8_t>& keep, std::vector<int64_t>* positions) {
   const int64_t n = static_cast<int64_t>(keep.size());
   std::vector<int64_t> by_rank(n, -1);
+  int64_t count = 0;
   for (int64_t p = 0; p < n; ++p) {
     if (keep[p]) {
       by_rank[l.rank[p]] = p;
+      ++count;
     }
   }
-  std::vector<int64_t> out;
+  auto result = at::empty({count}, at::TensorOptions().dtype(at::kLong));
+  int64_t* out = result.data_ptr<int64_t>();
   for (int64_t r = 0; r < n; ++r) {
     if (by_rank[r] >= 0) {
-      out.push_back(l.order[r]);
+      *out++ = l.order[r];
       if (positions != nullptr) {
         positions->push_back(by_rank[r]);
       }
     }
   }
-  auto result = at::empty({static_cast<int64_t>(out.size())}, at::TensorOptions().dtype(at::kLong));
-  std::copy(out.begin(), out.end(), result.data_ptr<int64_t>());
   return result;
 }
 

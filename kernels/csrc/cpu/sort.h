@@ -1,11 +1,12 @@
 // Stable radix sorts for the CPU kernels. at::sort(stable=true) of 20k float scores takes about 1.8 ms on one
-// core here, more than the whole grid NMS; a radix sort over order-preserving integer keys takes ~0.1 ms and
-// gives exactly torch's stable order.
+// core here, a third of the whole grid NMS; a radix sort over order-preserving integer keys gives exactly
+// torch's stable order in a small fraction of that.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -84,9 +85,54 @@ void radix_sort_pairs(std::vector<K>& keys, std::vector<int64_t>& values) {
   }
 }
 
+// float scores: (key << 32 | index) words sorted on their upper 32 bits, 11 bits per pass (3 passes, 2048
+// 32-bit counters that stay in L1). Sorting one 8-byte word per box moves a third less data than (key, int64)
+// pairs; stability comes from LSD order and from the index already sitting in the low bits.
+inline std::vector<int64_t> descending_order_packed(const float* scores, int64_t n) {
+  constexpr int kBits = 11;
+  constexpr int kPasses = 3;
+  constexpr uint32_t kBuckets = 1u << kBits;
+  std::vector<uint64_t> words(n), scratch(n);
+  std::vector<uint32_t> hist(kPasses * kBuckets, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t key = descending_key(scores[i]);
+    words[i] = (key << 32) | static_cast<uint64_t>(i);
+    for (int p = 0; p < kPasses; ++p) {
+      ++hist[p * kBuckets + ((key >> (kBits * p)) & (kBuckets - 1))];
+    }
+  }
+  for (int p = 0; p < kPasses && n > 1; ++p) {
+    uint32_t* h = hist.data() + p * kBuckets;
+    const int shift = 32 + kBits * p;
+    if (h[(words[0] >> shift) & (kBuckets - 1)] == static_cast<uint32_t>(n)) {
+      continue; // every key has the same digit here
+    }
+    uint32_t offset = 0;
+    for (uint32_t b = 0; b < kBuckets; ++b) {
+      const uint32_t count = h[b];
+      h[b] = offset;
+      offset += count;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      scratch[h[(words[i] >> shift) & (kBuckets - 1)]++] = words[i];
+    }
+    words.swap(scratch);
+  }
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) {
+    order[i] = static_cast<int64_t>(words[i] & 0xffffffffu);
+  }
+  return order;
+}
+
 // Indices that sort `scores` like torch.sort(scores, descending=True, stable=True).
 template <typename T>
 std::vector<int64_t> descending_order(const T* scores, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (n < (int64_t(1) << 32)) {
+      return descending_order_packed(scores, n);
+    }
+  }
   using K = decltype(descending_key(T(0)));
   std::vector<K> keys(n);
   std::vector<int64_t> order(n);

@@ -110,11 +110,13 @@ std::tuple<at::Tensor, at::Tensor> run_greedy(
     double iou_threshold,
     detail::GreedyVariant variant,
     double min_overlap,
-    const char* op) {
+    const char* op,
+    bool torchvision_tie_order = false) {
   detail::check_boxes_and_scores(dets, scores, op);
   detail::check_optional_idxs(dets, idxs, op);
   const c10::cuda::CUDAGuard device_guard(dets.device());
-  return detail::greedy_nms_flow<CudaExec>(dets, scores, idxs, iou_threshold, variant, min_overlap);
+  return detail::greedy_nms_flow<CudaExec>(
+      dets, scores, idxs, iou_threshold, variant, min_overlap, torchvision_tie_order);
 }
 
 at::Tensor nms_kernel(const at::Tensor& dets, const at::Tensor& scores, double iou_threshold) {
@@ -125,8 +127,10 @@ at::Tensor batched_nms_kernel(
     const at::Tensor& dets,
     const at::Tensor& scores,
     const at::Tensor& idxs,
-    double iou_threshold) {
-  return std::get<0>(run_greedy(dets, scores, idxs, iou_threshold, detail::GreedyVariant::kNms, 0, "batched_nms"));
+    double iou_threshold,
+    bool torchvision_tie_order) {
+  return std::get<0>(run_greedy(
+      dets, scores, idxs, iou_threshold, detail::GreedyVariant::kNms, 0, "batched_nms", torchvision_tie_order));
 }
 
 at::Tensor diou_nms_kernel(

@@ -8,10 +8,16 @@ import pytest
 from models.detection.metrics import ImageEval, average_precision, box_iou, mean_average_precision
 
 
-def _image(boxes: list[list[float]], scores: list[float], labels: list[int], gt: list[list[float]],
-           gt_labels: list[int]) -> ImageEval:
-    return ImageEval(np.array(boxes, float).reshape(-1, 4), np.array(scores, float), np.array(labels, int),
-                     np.array(gt, float).reshape(-1, 4), np.array(gt_labels, int))
+def _image(
+    boxes: list[list[float]], scores: list[float], labels: list[int], gt: list[list[float]], gt_labels: list[int]
+) -> ImageEval:
+    return ImageEval(
+        np.array(boxes, float).reshape(-1, 4),
+        np.array(scores, float),
+        np.array(labels, int),
+        np.array(gt, float).reshape(-1, 4),
+        np.array(gt_labels, int),
+    )
 
 
 def test_box_iou() -> None:
@@ -33,8 +39,7 @@ def test_loose_box_counts_only_at_low_thresholds() -> None:
 
 def test_duplicates_and_ranking() -> None:
     # A confident false positive ranked above the true positive halves precision at full recall.
-    img = _image([[50, 50, 60, 60], [0, 0, 10, 10], [0, 0, 10, 10]], [0.9, 0.8, 0.7], [0, 0, 0],
-                 [[0, 0, 10, 10]], [0])
+    img = _image([[50, 50, 60, 60], [0, 0, 10, 10], [0, 0, 10, 10]], [0.9, 0.8, 0.7], [0, 0, 0], [[0, 0, 10, 10]], [0])
     assert average_precision([img], 0, 0.5) == pytest.approx(0.5)
 
 

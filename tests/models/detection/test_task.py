@@ -6,7 +6,6 @@ import io
 import struct
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -175,8 +174,9 @@ def test_huge_images_are_resized_not_refused(task: DetectionTask) -> None:
     h, w = scene.image.shape[:2]
     factor = 4096 // max(h, w)
     huge = cv2.resize(scene.image, (w * factor, h * factor), interpolation=cv2.INTER_NEAREST)
-    out = task.postprocess(task.forward([task.preprocess(_item(huge), Params())], [Params()], lambda i, f: None)[0],
-                           Params())
+    out = task.postprocess(
+        task.forward([task.preprocess(_item(huge), Params())], [Params()], lambda i, f: None)[0], Params()
+    )
     boxes = _arrays(out.result)[0]
     assert box_iou(scene.boxes * factor, boxes).max(axis=1).min() >= 0.7
     with Image.open(io.BytesIO(out.artifacts["annotated"].data)) as annotated:
@@ -211,8 +211,3 @@ def test_unknown_class_ids_are_refused(task: DetectionTask) -> None:
     with pytest.raises(TaskInputError, match=r"label ids of demo in \[0, 5\]") as info:
         task.preprocess(_item(np.zeros((32, 32, 3), np.uint8)), Params(classes=[6]))
     assert info.value.code == "invalid_params"
-
-
-def test_demo_weights_are_committed_and_small() -> None:
-    path = Path(__file__).resolve().parents[3] / "models" / "detection" / "weights" / "demo_detector.safetensors"
-    assert path.is_file() and path.stat().st_size <= 10 * 1024 * 1024

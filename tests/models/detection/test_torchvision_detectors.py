@@ -24,8 +24,13 @@ from models.detection.weights import (
 
 # Small inputs and low score floors, so that random weights give thousands of overlapping candidates.
 TINY: dict[str, dict[str, Any]] = {
-    "fasterrcnn_resnet50_fpn": {"min_size": 128, "max_size": 160, "box_score_thresh": 0.005,
-                                "rpn_pre_nms_top_n_test": 150, "rpn_post_nms_top_n_test": 60},
+    "fasterrcnn_resnet50_fpn": {
+        "min_size": 128,
+        "max_size": 160,
+        "box_score_thresh": 0.005,
+        "rpn_pre_nms_top_n_test": 150,
+        "rpn_post_nms_top_n_test": 60,
+    },
     "retinanet_resnet50_fpn": {"min_size": 128, "max_size": 160, "score_thresh": 0.005, "topk_candidates": 60},
     "fcos_resnet50_fpn": {"min_size": 128, "max_size": 160, "score_thresh": 0.05, "topk_candidates": 60},
     "ssdlite320_mobilenet_v3_large": {"score_thresh": 0.001, "topk_candidates": 20},
@@ -57,7 +62,10 @@ def test_vision_batch_output_is_identical_to_stock(stock_and_routed: tuple[str, 
         expected = stock(images)
     for exp, cand in zip(expected, candidates(routed, images), strict=True):
         boxes, scores, labels = finish(
-            cand, conf_thres=head.score_thresh, iou_thres=head.nms_thresh, method="vision_batch",
+            cand,
+            conf_thres=head.score_thresh,
+            iou_thres=head.nms_thresh,
+            method="vision_batch",
             max_det=head.detections_per_img,
         )
         assert len(cand.boxes) > len(exp["boxes"]) > 0, f"{name}: NMS had nothing to do"
