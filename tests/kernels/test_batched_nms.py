@@ -66,6 +66,24 @@ def test_torchvision_tie_order_matches_torchvisions_per_class_path(generator: to
         assert torch.equal(kept, vanilla(boxes, scores, idxs, 0.5)), f"case {case}"
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tie_order_matches_torchvision_on_large_inputs_with_nans_and_signed_zeros(
+    dtype: torch.dtype, generator: torch.Generator
+) -> None:
+    """Introsort's order of ties only shows on inputs far above its 16-element insertion-sort cut-off."""
+    vanilla = torchvision.ops.boxes._batched_nms_vanilla
+    for case in range(12):
+        n = int(torch.randint(2000, 20000, (1,), generator=generator))
+        boxes = random_boxes(n, generator, canvas=2000.0, max_side=60.0).to(dtype)
+        scores = random_scores(n, generator, levels=(7, 300, 0)[case % 3], dtype=dtype)
+        scores[torch.rand(n, generator=generator) < 0.01] = math.nan
+        zeros = torch.rand(n, generator=generator) < 0.02
+        scores[zeros] = torch.where(torch.rand(n, generator=generator) < 0.5, 0.0, -0.0).to(dtype)[zeros]
+        idxs = torch.randint(0, 80, (n,), generator=generator)
+        kept = torch.ops.visionq.batched_nms(boxes, scores, idxs, 0.5, True)
+        assert torch.equal(kept, vanilla(boxes, scores, idxs, 0.5)), f"case {case}"
+
+
 def test_per_class_kernel_is_exact_per_class_nms(generator: torch.Generator) -> None:
     boxes = random_boxes(300, generator, canvas=60.0)
     scores = random_scores(300, generator, levels=6)

@@ -5,10 +5,16 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
 #include "../common/box_math.h"
 #include "../common/checks.h"
 #include "greedy.h"
 #include "layout.h"
+#include "tie_order.h"
 
 namespace visionq::ops {
 
@@ -28,27 +34,65 @@ bool has_tied_scores(const at::Tensor& kept, const T* scores) {
 }
 
 // torchvision's _batched_nms_vanilla order: the kept indices in increasing order, then
-// scores[kept].sort(descending=True), an unstable sort whose order of tied scores we can only get by calling it.
+// scores[kept].sort(descending=True). That sort is not stable: tied scores come out in the order libstdc++'s
+// introsort leaves them (ATen's CPU sort is std::sort with a "NaN first, then greater" comparator).
+// tie_order.h replays only the partition rounds that can reorder tied scores; a stable radix sort by score then
+// gives std::sort's exact result. `kept` lists the kept indices by decreasing score, ties by index.
 template <typename T>
-at::Tensor torchvision_order(const cpu::SortedLayout<T>& layout, const std::vector<uint8_t>& keep, const at::Tensor& scores) {
-  const int64_t n = static_cast<int64_t>(keep.size());
-  std::vector<uint8_t> kept_index(n, 0);
-  int64_t count = 0;
-  for (int64_t p = 0; p < n; ++p) {
-    if (keep[p]) {
-      kept_index[layout.index(p)] = 1;
-      ++count;
+at::Tensor torchvision_order(const at::Tensor& kept, const T* scores, int64_t n) {
+  const int64_t count = kept.size(0);
+  const int64_t* k = kept.data_ptr<int64_t>();
+  using Key = decltype(cpu::descending_key(T(0)));
+  // Keys that occur more than once among the kept scores (equal keys are adjacent in `kept`).
+  std::vector<uint8_t> tied(n, 0);
+  for (int64_t i = 1; i < count; ++i) {
+    if (cpu::descending_key(scores[k[i - 1]]) == cpu::descending_key(scores[k[i]])) {
+      tied[k[i - 1]] = tied[k[i]] = 1;
     }
   }
-  auto ascending = at::empty({count}, scores.options().dtype(at::kLong));
-  int64_t* out = ascending.data_ptr<int64_t>();
+  std::vector<uint8_t> is_kept(n, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    is_kept[k[i]] = 1;
+  }
+  auto result = at::empty({count}, at::TensorOptions().dtype(at::kLong));
+  int64_t* out = result.data_ptr<int64_t>();
+  if constexpr (sizeof(Key) == 4) {
+    if (n <= (int64_t(1) << 32)) {
+      std::vector<uint64_t> words; // (key << 32 | index), in increasing index as torchvision passes them
+      words.reserve(count);
+      for (int64_t i = 0; i < n; ++i) {
+        if (is_kept[i]) {
+          words.push_back((uint64_t(cpu::descending_key(scores[i])) << 32) | uint64_t(i));
+        }
+      }
+      cpu::replay_introsort_partitions(
+          words.data(), words.data() + count,
+          [](uint64_t a, uint64_t b) { return (a >> 32) < (b >> 32); },
+          [&](uint64_t w) { return tied[w & 0xffffffffu] != 0; });
+      cpu::stable_sort_by_high_half(words);
+      for (const uint64_t w : words) {
+        *out++ = static_cast<int64_t>(w & 0xffffffffu);
+      }
+      return result;
+    }
+  }
+  std::vector<std::pair<Key, int64_t>> pairs;
+  pairs.reserve(count);
   for (int64_t i = 0; i < n; ++i) {
-    if (kept_index[i]) {
-      *out++ = i;
+    if (is_kept[i]) {
+      pairs.emplace_back(cpu::descending_key(scores[i]), i);
     }
   }
-  const auto by_score = std::get<1>(scores.index_select(0, ascending).sort(/*dim=*/0, /*descending=*/true));
-  return ascending.index_select(0, by_score);
+  const auto by_key = [](const std::pair<Key, int64_t>& a, const std::pair<Key, int64_t>& b) {
+    return a.first < b.first;
+  };
+  cpu::replay_introsort_partitions(
+      pairs.data(), pairs.data() + count, by_key, [&](const std::pair<Key, int64_t>& e) { return tied[e.second] != 0; });
+  std::stable_sort(pairs.begin(), pairs.end(), by_key);
+  for (const auto& entry : pairs) {
+    *out++ = entry.second;
+  }
+  return result;
 }
 
 template <typename T>
@@ -68,7 +112,7 @@ at::Tensor nms_kernel_impl(
   });
   auto kept = cpu::kept_indices(layout, keep, nullptr);
   if (torchvision_tie_order && has_tied_scores(kept, scores.data_ptr<T>())) {
-    return torchvision_order(layout, keep, scores);
+    return torchvision_order<T>(kept, scores.data_ptr<T>(), n);
   }
   return kept;
 }

@@ -85,18 +85,18 @@ void radix_sort_pairs(std::vector<K>& keys, std::vector<int64_t>& values) {
   }
 }
 
-// float scores: (key << 32 | index) words sorted on their upper 32 bits, 11 bits per pass (3 passes, 2048
-// 32-bit counters that stay in L1). Sorting one 8-byte word per box moves a third less data than (key, int64)
-// pairs; stability comes from LSD order and from the index already sitting in the low bits.
-inline std::vector<int64_t> descending_order_packed(const float* scores, int64_t n) {
+// Stable LSD radix sort of (key << 32 | payload) words on their upper 32 bits, 11 bits per pass (3 passes, 2048
+// 32-bit counters that stay in L1). For float scores one 8-byte word per box moves a third less data than
+// (key, int64) pairs.
+inline void stable_sort_by_high_half(std::vector<uint64_t>& words) {
   constexpr int kBits = 11;
   constexpr int kPasses = 3;
   constexpr uint32_t kBuckets = 1u << kBits;
-  std::vector<uint64_t> words(n), scratch(n);
+  const int64_t n = static_cast<int64_t>(words.size());
+  std::vector<uint64_t> scratch(n);
   std::vector<uint32_t> hist(kPasses * kBuckets, 0);
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t key = descending_key(scores[i]);
-    words[i] = (key << 32) | static_cast<uint64_t>(i);
+    const uint64_t key = words[i] >> 32;
     for (int p = 0; p < kPasses; ++p) {
       ++hist[p * kBuckets + ((key >> (kBits * p)) & (kBuckets - 1))];
     }
@@ -118,6 +118,14 @@ inline std::vector<int64_t> descending_order_packed(const float* scores, int64_t
     }
     words.swap(scratch);
   }
+}
+
+inline std::vector<int64_t> descending_order_packed(const float* scores, int64_t n) {
+  std::vector<uint64_t> words(n);
+  for (int64_t i = 0; i < n; ++i) {
+    words[i] = (uint64_t(descending_key(scores[i])) << 32) | static_cast<uint64_t>(i);
+  }
+  stable_sort_by_high_half(words);
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) {
     order[i] = static_cast<int64_t>(words[i] & 0xffffffffu);
