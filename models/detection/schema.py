@@ -142,4 +142,5 @@ SPEC = TaskSpec(
     params=Params,
     result=Result,
     implementation="models.detection.task:DetectionTask",
+    weights_fetcher="models.detection.weights:fetch_weights",
 )

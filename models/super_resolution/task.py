@@ -78,11 +78,16 @@ class SuperResolutionTask:
     def __init__(self) -> None:
         self.spec = SPEC
         self.device = "cpu"
+        self.batch_tiles = False
         self.networks: dict[tuple[str, int], tuple[Network, torch.dtype]] = {}
         self.sources: dict[str, str] = {}
 
     def load(self, device: str, weights_dir: Path | None) -> None:
         self.device = device
+        # Tiles (of one or several requests) share network calls on a GPU only. On CPU a batch of tiles just adds
+        # cache misses: a 768 px SRResNet x2 job took 3.4 s with one 256-px tile per call against 6.6 s with
+        # eight (one thread); bench/super_resolution.py's batching column shows the same.
+        self.batch_tiles = device.startswith("cuda")
         for scale in SUPPORTED_SCALES["bicubic"]:
             self.networks["bicubic", scale] = (_Bicubic(scale), torch.float32)
         self.sources["bicubic"] = "builtin (no weights)"
@@ -172,6 +177,8 @@ class SuperResolutionTask:
         images = [TiledImage(item.image, first.scale, item.tile, first.tile_overlap) for item in batch]
         th, tw = images[0].tile_shape
         tiles_per_call = max(1, TILE_BATCH[first.model] * AUTO_TILE**2 // (th * tw))
+        if not self.batch_tiles:
+            tiles_per_call = 1
         started = time.perf_counter()
         with torch.inference_mode():
             outputs = tiled_forward(images, network, tiles_per_call, progress, self.device, dtype)

@@ -4,8 +4,8 @@
 
 Random HR crops (flips, 90-degree rotations) of the training photos; LR inputs by the same antialiased bicubic
 as evaluation (degrade.py). Fixed seed; one thread per process. The committed weights were trained in two
-processes side by side on a shared 2-core CPU, `--scales 2` (1500 steps, 15.6 min) and `--scales 4` (1100 steps,
-14.3 min); held-out photos (photos.HELDOUT_PHOTOS) are never sampled.
+processes side by side on the 2-core CPU, `--scales 2` (6000 steps, 6.6 min) and `--scales 4` (5000 steps,
+7.2 min); held-out photos (photos.HELDOUT_PHOTOS) are never sampled.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from models.super_resolution.srresnet import SRResNet, SRResNetConfig
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 #: Steps per scale behind the committed weights (an x4 step costs ~1.3x an x2 step).
-DEFAULT_STEPS: dict[int, int] = {2: 1500, 4: 1100}
+DEFAULT_STEPS: dict[int, int] = {2: 6000, 4: 5000}
 #: Low-resolution crop side per scale (x4 crops are smaller: its upsampler runs at 2x and 4x resolution).
 DEFAULT_LR_CROP: dict[int, int] = {2: 32, 4: 24}
 

@@ -26,7 +26,7 @@ def detection_url(redis_server: object) -> Iterator[str]:
     stack = Stack(redis_server.url, "detection-http")
     try:
         url = stack.start_gateway()
-        stack.start_worker(tasks="detection")
+        stack.start_worker(tasks="detection", VISIONQ_TORCH_THREADS="1")
         yield url
     finally:
         stack.stop_all()
@@ -89,3 +89,10 @@ def test_bad_detection_requests_get_clear_4xx(
     resp = predict(detection_url, "detection", params, body)
     assert resp.status_code == status, resp.text
     assert resp.json()["error"]["code"] == code
+
+
+def test_models_lists_the_worker_with_its_torch_threads(detection_url: str) -> None:
+    tasks = {t["name"]: t for t in httpx.get(detection_url + "/models").json()["tasks"]}
+    workers = tasks["detection"]["workers"]
+    assert len(workers) == 1 and workers[0]["device"] == "cpu"
+    assert workers[0]["torch_threads"] == 1  # VISIONQ_TORCH_THREADS reached torch in the worker

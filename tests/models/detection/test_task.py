@@ -83,8 +83,12 @@ def test_images_of_different_sizes_batch_and_map_back(task: DetectionTask) -> No
     for together, single in zip(batched, alone, strict=True):
         boxes_t, scores_t, labels_t = _arrays(together)
         boxes_s, scores_s, labels_s = _arrays(single)
-        assert labels_t.tolist() == labels_s.tolist()
-        assert np.abs(boxes_t - boxes_s).max() < 1.5 and np.abs(scores_t - scores_s).max() < 0.02
+        assert len(labels_t) == len(labels_s)
+        # Padding moves scores a little, so two close scores may swap places: match detections, not positions.
+        for box, score, label in zip(boxes_s, scores_s, labels_s, strict=True):
+            gaps = np.where(labels_t == label, np.abs(boxes_t - box).max(axis=1), np.inf)
+            best = int(gaps.argmin())
+            assert gaps[best] < 1.5 and abs(scores_t[best] - score) < 0.02, (box, label, boxes_t, labels_t)
 
 
 def test_letterbox_is_undone_on_a_resized_input(task: DetectionTask) -> None:

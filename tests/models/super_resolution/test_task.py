@@ -72,17 +72,23 @@ def test_tiles_of_two_requests_share_network_calls_and_report_progress(task: Sup
         return network(x)
 
     task.networks["srresnet", 2] = (counting, dtype)
+    task.batch_tiles = True  # what load() picks on a GPU; the code path is the same on CPU
     seen: dict[int, list[float]] = {0: [], 1: []}
     try:
         raws = task.forward(prepared, [params, params], lambda i, f: seen[i].append(f))
+        task.batch_tiles = False  # the CPU default: one tile per call, same output
+        calls_on_cpu = len(calls)
+        one_by_one = task.forward(prepared, [params, params], lambda i, f: None)
     finally:
         task.networks["srresnet", 2] = (network, dtype)
-    assert calls == [8]  # 2x2 tiles per image, all eight in one call (128 of 64 px fit its pixel budget)
+    assert calls[:calls_on_cpu] == [8]  # 2x2 tiles per image, all eight in one call (128 of 64 px fit its budget)
+    assert calls[calls_on_cpu:] == [1] * 8
+    assert all(torch.allclose(a.output, b.output, atol=1e-5) for a, b in zip(raws, one_by_one, strict=True))
     assert [r.tiles for r in raws] == [4, 4]
     for fractions in seen.values():
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
     alone = task.forward(prepared[:1], [params], lambda i, f: None)[0]
-    assert torch.equal(alone.output, raws[0].output)
+    assert torch.equal(alone.output, one_by_one[0].output)  # a companion request changes nothing
 
 
 def test_different_tile_geometry_gets_different_batch_keys(task: SuperResolutionTask) -> None:
