@@ -13,5 +13,10 @@ test: setup
 lint:
 	.venv/bin/ruff check . && .venv/bin/mypy
 
+# Every benchmark: each prints a table and writes bench/results/<name>.json. The gateway one drives wrk.
 bench: setup
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk; }
+	.venv/bin/python bench/nms.py
+	.venv/bin/python bench/detection.py --threads 1
+	.venv/bin/python bench/super_resolution.py --threads 1 --memory
 	.venv/bin/python bench/gateway.py

@@ -123,8 +123,17 @@ def cmd_weights(args: argparse.Namespace) -> None:
     fetchers = registry.weight_fetchers()
     if args.task not in fetchers:
         raise SystemExit(f"no official weights to fetch for {args.task!r}; tasks with some: {sorted(fetchers)}")
-    dest = Path(args.dest).expanduser()
-    written = registry.fetch_weights(args.task, dest)
+    if args.dest:
+        dest = Path(args.dest).expanduser()
+    else:
+        import torch.hub
+
+        # Where workers look when VISIONQ_WEIGHTS_DIR is unset, so a fetched file is found without configuration.
+        dest = Path(torch.hub.get_dir()) / "checkpoints"
+    try:
+        written = registry.fetch_weights(args.task, dest)
+    except OSError as exc:  # urllib's URLError is an OSError: no network, proxy refused, disk full
+        raise SystemExit(f"could not fetch the weights of {args.task!r} into {dest}: {exc}") from None
     print(json.dumps({"task": args.task, "files": [str(p) for p in written]}, indent=2))
 
 
@@ -163,7 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     wt_sub = wt.add_subparsers(dest="weights_command", required=True)
     fetch = wt_sub.add_parser("fetch", help="download a task's official weights (needs network access)")
     fetch.add_argument("task")
-    fetch.add_argument("--dest", default=os.environ.get("VISIONQ_WEIGHTS_DIR", "~/.cache/visionq/weights"))
+    fetch.add_argument(
+        "--dest",
+        default=os.environ.get("VISIONQ_WEIGHTS_DIR"),
+        help="target directory (default: $VISIONQ_WEIGHTS_DIR, else the torch hub cache's checkpoints/)",
+    )
     fetch.set_defaults(func=cmd_weights)
     return parser
 

@@ -85,6 +85,7 @@ class WorkerView(BaseModel):
     pid: int
     host: str
     last_seen_s_ago: float
+    torch_threads: int | None = Field(default=None, description="CPU threads torch uses; None if it runs no torch.")
 
 
 class ModelView(BaseModel):

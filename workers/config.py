@@ -28,6 +28,13 @@ class WorkerSettings(RedisSettings):
     max_attempts: int = Field(default=3, ge=1, description="Starts before a job is dead-lettered and failed.")
     heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a worker says it is alive.")
     result_ttl_s: int = Field(default=3600, gt=0, description="How long results and artifacts stay in Redis.")
+    torch_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="CPU threads torch may use in this worker; unset keeps torch's default (all cores). Set it "
+        "when several workers share a machine so they do not oversubscribe its cores.",
+    )
     weights_dir: Path | None = Field(
         default=None, description="Where official checkpoints are looked for (demo weights ship in the package)."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
 from dataclasses import asdict
@@ -54,6 +55,10 @@ def load_tasks(settings: WorkerSettings, device: str) -> dict[str, Task[Any, Any
 def run_worker(settings: WorkerSettings) -> None:
     if settings.redis_url is None:
         raise SystemExit("REDIS_URL is not set: `visionq up` starts a private Redis, or point REDIS_URL at one")
+    if settings.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     device = resolve_device(settings.device)
     tasks = load_tasks(settings, device)
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -65,6 +70,8 @@ def run_worker(settings: WorkerSettings) -> None:
         "host": socket.gethostname(),
         "max_batch_size": settings.max_batch_size,
         "max_batch_delay_ms": settings.max_batch_delay_ms,
+        # Only tasks that run torch import it; a torch-free worker reports None rather than paying for the import.
+        "torch_threads": sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None,
         "models": {name: [asdict(m) for m in task.models()] for name, task in tasks.items()},
     }
     r = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)

@@ -25,7 +25,7 @@ async def list_models(gw: GatewayDep) -> ModelsView:
                 description=spec.description,
                 input_kind=spec.input_kind.value,
                 queue_length=await gw.queue.queue_length(name),
-                workers=[WorkerView(**{k: w[k] for k in WorkerView.model_fields}) for w in workers],
+                workers=[WorkerView(**{k: w[k] for k in WorkerView.model_fields if k in w}) for w in workers],
                 models=[ModelView(**m) for m in models],
                 params_schema=spec.params.model_json_schema(),
             )
