@@ -69,6 +69,8 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
     owns_data_dir = data_dir is None
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="visionq-redis-"))
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Absolute: redis-server applies --dir (a chdir) before --logfile, so a relative log path would not resolve.
+    data_dir = data_dir.resolve()
     args = [
         find_redis_server(),
         "--port",

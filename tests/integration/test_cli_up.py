@@ -33,10 +33,8 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
         str(frontend_port),
         "--device",
         "cpu",
-        "--data-dir",
-        str(tmp_path),
-    ]  # no --tasks: the one worker serves every task
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    ]  # no --tasks: the one worker serves every task; no --data-dir: the default, relative to the working directory
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
 
@@ -50,7 +48,8 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
         assert predict(url).status_code == 200
         frontend = f"http://127.0.0.1:{frontend_port}"
         wait_until(lambda: _ok(f"{frontend}/_stcore/health"), 90, "visionq up: frontend", proc)
-        assert (tmp_path / "redis" / "appendonly.aof").exists() or (tmp_path / "redis" / "appendonlydir").exists()  # type: ignore[operator]
+        redis_dir = tmp_path / ".visionq" / "redis"  # type: ignore[operator]
+        assert (redis_dir / "appendonly.aof").exists() or (redis_dir / "appendonlydir").exists()
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
