@@ -94,8 +94,8 @@ def cmd_up(args: argparse.Namespace) -> None:
         nonlocal stop
         stop = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
+        signal.signal(signum, _stop)
     try:
         while not stop:
             for name, child in children.items():

@@ -88,7 +88,9 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
         "--logfile",
         str(data_dir / "redis.log"),
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Own session: a terminal's Ctrl-C goes to the whole foreground process group, and Redis must outlive the
+    # gateway and workers that drain into it; whoever started it stops it last (EmbeddedRedis.stop).
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     server = EmbeddedRedis(process, port, data_dir, owns_data_dir)
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + 10

@@ -40,7 +40,11 @@ class Heartbeat:
         for task in self.info["tasks"]:
             pipe.zrem(self.keys.workers(task), self.worker_id)
         pipe.delete(self.keys.worker(self.worker_id))
-        pipe.execute()
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            # Redis went first (e.g. Ctrl-C reached it too); the registration expires by itself.
+            logger.warning("worker=%s event=deregister_failed reason=%s", self.worker_id, exc)
 
     def beat(self) -> None:
         now = time.time()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +36,10 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
         "--device",
         "cpu",
     ]  # no --tasks: the one worker serves every task; no --data-dir: the default, relative to the working directory
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    # Own session, so that the Ctrl-C below can go to the whole process group, as a terminal sends it.
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         url = f"http://127.0.0.1:{port}"
 
@@ -51,9 +56,13 @@ def test_up_runs_the_whole_stack_and_stops_it_on_ctrl_c(tmp_path: object) -> Non
         redis_dir = tmp_path / ".visionq" / "redis"  # type: ignore[operator]
         assert (redis_dir / "appendonly.aof").exists() or (redis_dir / "appendonlydir").exists()
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: gateway, worker and frontend get it too; Redis must go last
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    redis_port = int(re.search(r"Redis: redis://127\.0\.0\.1:(\d+)/", out).group(1))  # type: ignore[union-attr]
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", redis_port)) != 0, "the embedded Redis outlived `visionq up`"
     assert f"API:      {url}" in out and f"Frontend: http://127.0.0.1:{frontend_port}" in out
     time.sleep(0.5)
     assert not _ok(f"{url}/healthz"), "the gateway outlived `visionq up`"
