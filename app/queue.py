@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
 import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from app.errors import ArtifactNotFound, JobNotFound, QueueFull
 from workers.protocol import (
@@ -21,8 +25,13 @@ from workers.protocol import (
     now_s,
 )
 
-#: Longest single BLPOP of a synchronous wait; below redis-py's default socket timeout.
-BLPOP_CHUNK_S = 4.0
+logger = logging.getLogger(__name__)
+
+#: A synchronous wait re-reads the job record this often, in case its notification was lost (the listener's
+#: connection dropped while the job finished).
+RECHECK_S = 4.0
+#: How long an enqueue that wants a notification waits for the listener to (re)subscribe.
+SUBSCRIBE_WAIT_S = 2.0
 
 
 class JobQueue:
@@ -36,9 +45,63 @@ class JobQueue:
         self.max_queue_length = max_queue_length
         self._enqueue = self.redis.register_script(ENQUEUE_LUA)
         self._finish = self.redis.register_script(FINISH_LUA)
+        # Sync waiters are woken through one Pub/Sub channel per gateway process: one subscribed connection
+        # carries every notification, instead of one blocked connection and one extra command per request.
+        self.channel = self.keys.notify(uuid.uuid4().hex)
+        self._waiters: dict[str, asyncio.Future[JobRecord]] = {}
+        self._first_attempt = asyncio.Event()  # set once the listener has tried to subscribe, either way
+        self._listener: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         await self.redis.aclose()
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="visionq-notify-listener")
+        if not self._first_attempt.is_set():
+            # Only the first request waits; later gaps are covered by _wake_finished and RECHECK_S.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_attempt.wait(), SUBSCRIBE_WAIT_S)
+
+    async def _listen(self) -> None:
+        """Route published final records to their waiters; resubscribe after connection losses."""
+        failing = False
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._first_attempt.set()
+                if failing:
+                    logger.info("event=notify_listener_resubscribed channel=%s", self.channel)
+                    failing = False
+                    await self._wake_finished()
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        job = decode_notification(message["data"])
+                        waiter = self._waiters.get(job.id)
+                        if waiter is not None and not waiter.done():
+                            waiter.set_result(job)
+            except (RedisError, OSError) as exc:
+                self._first_attempt.set()
+                if not failing:
+                    logger.warning("event=notify_listener_lost channel=%s reason=%s", self.channel, exc)
+                    failing = True
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    async def _wake_finished(self) -> None:
+        """After a gap in the subscription: wake the waiters whose jobs finished meanwhile."""
+        for job_id, waiter in list(self._waiters.items()):
+            with contextlib.suppress(JobNotFound):
+                job = await self.get(job_id)
+                if job.status.is_final and not waiter.done():
+                    waiter.set_result(job)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -52,12 +115,17 @@ class JobQueue:
         filename: str | None = None,
         content_type: str | None = None,
         retry_after_s: int = 1,
+        notify: bool = False,
     ) -> JobRecord:
         """Store the input and the job record and append the job to its task's stream, atomically.
+
+        With `notify`, the final record will be published to this gateway's channel; call `wait` next.
 
         Raises:
             QueueFull: the task already has `max_queue_length` jobs queued or running.
         """
+        if notify:
+            await self._ensure_listener()
         job = JobRecord(
             id=uuid.uuid4().hex,
             task=task,
@@ -67,14 +135,22 @@ class JobQueue:
             filename=filename,
             content_type=content_type,
             input_bytes=len(data) if data else 0,
+            notify=self.channel if notify else None,
         )
         fields = [item for pair in job.to_redis().items() for item in pair]
         keys = self.keys
-        entry = await self._enqueue(
-            keys=[keys.stream(task), keys.job(job.id), keys.job_input(job.id), keys.done(job.id)],
-            args=[self.max_queue_length, self.result_ttl_s, job.id, data or b"", *fields],
-        )
+        if notify:  # registered before the job exists, so even an instant result finds its waiter
+            self._waiters[job.id] = asyncio.get_running_loop().create_future()
+        try:
+            entry = await self._enqueue(
+                keys=[keys.stream(task), keys.job(job.id), keys.job_input(job.id)],
+                args=[self.max_queue_length, self.result_ttl_s, job.id, data or b"", *fields],
+            )
+        except BaseException:
+            self._waiters.pop(job.id, None)
+            raise
         if entry is None:
+            self._waiters.pop(job.id, None)
             raise QueueFull(
                 f"task {task!r} already has {self.max_queue_length} jobs waiting; retry later",
                 retry_after_s=retry_after_s,
@@ -90,14 +166,22 @@ class JobQueue:
         return JobRecord.from_redis(raw)
 
     async def wait(self, job_id: str, timeout_s: float) -> JobRecord:
-        """Block until the job reaches a final state or `timeout_s` passes; returns the record either way."""
+        """Until the job (enqueued with `notify`) is final or `timeout_s` passes; returns the record either way."""
+        waiter = self._waiters.get(job_id)
+        if waiter is None:
+            raise RuntimeError(f"job {job_id} was not enqueued with notify=True by this queue")
         deadline = time.monotonic() + timeout_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            # Short BLPOPs: the client's socket timeout (5 s by default) must outlast each one.
-            popped = await self.redis.blpop([self.keys.done(job_id)], timeout=min(remaining, BLPOP_CHUNK_S))
-            if popped:
-                return decode_notification(popped[1])
-        return await self.get(job_id)
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(waiter), min(remaining, RECHECK_S))
+                except TimeoutError:
+                    job = await self.get(job_id)  # a notification lost in a reconnect must not cost the timeout
+                    if job.status.is_final:
+                        return job
+            return await self.get(job_id)
+        finally:
+            self._waiters.pop(job_id, None)
 
     async def cancel(self, job_id: str) -> JobRecord:
         """Cancel a job that has not finished; a finished job is returned unchanged."""
@@ -105,7 +189,7 @@ class JobQueue:
         if not job.status.is_final:
             error = {"code": "cancelled", "message": "cancelled by the client", "details": {}}
             await self._finish(
-                keys=[self.keys.job(job_id), self.keys.stream(job.task), self.keys.done(job_id)],
+                keys=[self.keys.job(job_id), self.keys.stream(job.task)],
                 args=[
                     JobStatus.cancelled.value,
                     self.result_ttl_s,

@@ -134,10 +134,9 @@ class JobStore:
                 finish_at.append(len(pipe.command_stack))
                 pipe.evalsha(
                     self._finish_sha,
-                    3,
+                    2,
                     self.keys.job(d.job_id),
                     self.keys.stream(d.task),
-                    self.keys.done(d.job_id),
                     status.value,
                     self.result_ttl_s,
                     CONSUMER_GROUP,

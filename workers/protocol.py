@@ -7,7 +7,7 @@ Torch-free: the gateway imports this module. Every key is built here, under a co
     {ns}:job:{id}                    hash: the job record (JobRecord.to_redis / from_redis)
     {ns}:job:{id}:input              the uploaded bytes
     {ns}:job:{id}:artifact:{name}    result bytes (PNG, GIF, MP4, NPY)
-    {ns}:job:{id}:done               list the finishing side pushes the final record to; sync requests BLPOP it
+    {ns}:notify:{listener}           Pub/Sub channel of one gateway process: final records of the jobs it waits on
     {ns}:workers:{task}              sorted set: worker id -> last heartbeat (unix s)
     {ns}:worker:{id}                 JSON: a worker's description (tasks, device, models), expires without heartbeats
     {ns}:stats:{task}                hash of counters the workers add to and /metrics reads
@@ -84,8 +84,8 @@ class Keys:
     def artifact(self, job_id: str, name: str) -> str:
         return f"{self.namespace}:job:{job_id}:artifact:{name}"
 
-    def done(self, job_id: str) -> str:
-        return f"{self.namespace}:job:{job_id}:done"
+    def notify(self, listener_id: str) -> str:
+        return f"{self.namespace}:notify:{listener_id}"
 
     def workers(self, task: str) -> str:
         return f"{self.namespace}:workers:{task}"
@@ -127,6 +127,8 @@ class JobRecord:
     result: dict[str, Any] | None = None
     artifacts: list[ArtifactRef] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    #: Pub/Sub channel to publish the final record to (set when a request waits synchronously).
+    notify: str | None = None
 
     def to_redis(self) -> dict[str, str]:
         """Encode as hash fields (strings only; None fields are left out)."""
@@ -148,6 +150,7 @@ class JobRecord:
             "result": None if self.result is None else json.dumps(self.result),
             "artifacts": json.dumps([a.__dict__ for a in self.artifacts]) if self.artifacts else None,
             "error": None if self.error is None else json.dumps(self.error),
+            "notify": self.notify,
         }
         return {k: v for k, v in raw.items() if v is not None}
 
@@ -172,11 +175,12 @@ class JobRecord:
             result=json.loads(h["result"]) if "result" in h else None,
             artifacts=[ArtifactRef(**a) for a in json.loads(h["artifacts"])] if "artifacts" in h else [],
             error=json.loads(h["error"]) if "error" in h else None,
+            notify=h.get("notify"),
         )
 
 
 def decode_notification(payload: bytes) -> JobRecord:
-    """The job record a finishing side pushed to the `done` list (see FINISH_LUA)."""
+    """The job record a finishing side published to the job's `notify` channel (see FINISH_LUA)."""
     flat = json.loads(payload)
     return JobRecord.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
 
@@ -199,7 +203,7 @@ def error_payload(code: str, message: str, details: dict[str, Any] | None = None
 
 # --- Lua scripts: each is one atomic step of the job lifecycle ---------------------------------------------
 
-#: KEYS: stream, job, input, done.  ARGV: max_backlog, ttl_s, job_id, input (may be empty), then hash fields.
+#: KEYS: stream, job, input.  ARGV: max_backlog, ttl_s, job_id, input (may be empty), then hash fields.
 #: Returns the stream entry id, or false when the backlog is full (the gateway answers 429).
 ENQUEUE_LUA = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
@@ -214,9 +218,10 @@ redis.call('EXPIRE', KEYS[2], ttl)
 return entry
 """
 
-#: KEYS: job, stream, done.  ARGV: final status, ttl_s, group, then hash fields to set.
+#: KEYS: job, stream.  ARGV: final status, ttl_s, group, then hash fields to set.
 #: Idempotent: a job already final is left alone (returns 0), so a reclaimed duplicate can't overwrite it.
-#: The notification carries the final job hash (JSON of HGETALL's flat list), so a waiter needs no extra read.
+#: A job with a `notify` channel gets its final hash published there (JSON of HGETALL's flat list), so the
+#: waiting gateway needs no extra read.
 FINISH_LUA = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -230,8 +235,8 @@ for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 if entry then redis.call('XACK', KEYS[2], ARGV[3], entry); redis.call('XDEL', KEYS[2], entry) end
-redis.call('RPUSH', KEYS[3], cjson.encode(redis.call('HGETALL', KEYS[1])))
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[2]))
+local channel = redis.call('HGET', KEYS[1], 'notify')
+if channel then redis.call('PUBLISH', channel, cjson.encode(redis.call('HGETALL', KEYS[1]))) end
 return 1
 """
 

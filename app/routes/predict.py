@@ -85,7 +85,13 @@ async def _predict(
     filename = file.filename if file else None
     content_type = file.content_type if file else None
     job = await queue.enqueue(
-        task, params, data, filename=filename, content_type=content_type, retry_after_s=settings.retry_after_s
+        task,
+        params,
+        data,
+        filename=filename,
+        content_type=content_type,
+        retry_after_s=settings.retry_after_s,
+        notify=not async_,
     )
     if async_:
         return JobView.from_record(job), 202

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import redis
@@ -83,5 +84,32 @@ def test_redis_outage_gives_503_and_the_gateway_recovers(stack: Stack) -> None:
         while (resp := predict(url, timeout_s=5)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert resp.status_code == 200, resp.text
+    finally:
+        own.stop()
+
+
+def test_sync_wait_survives_losing_its_notification_connection(stack: Stack) -> None:
+    """Kill the gateway's Pub/Sub connection again and again while the job finishes: the result still arrives."""
+    own = start_redis()
+    stack.redis_url = own.url
+    try:
+        url = stack.start_gateway()
+        stack.start_worker()
+        assert predict(url).status_code == 200  # the gateway has subscribed
+        r = redis.Redis.from_url(own.url)
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            pending = pool.submit(predict, url, params={"sleep_ms": 1500}, timeout_s=30)
+            time.sleep(0.5)
+            killed = 0
+            while time.monotonic() - started < 2.5:  # the job finishes at ~1.5 s, while no one is subscribed
+                killed += int(r.client_kill_filter(_type="pubsub"))
+                time.sleep(0.02)
+            resp = pending.result(timeout=30)
+            elapsed = time.monotonic() - started
+        r.close()
+        assert killed >= 1
+        assert resp.status_code == 200, resp.text
+        assert elapsed < 8, f"the lost notification cost {elapsed:.1f} s"  # one re-read of the record, not the timeout
     finally:
         own.stop()

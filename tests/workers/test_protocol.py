@@ -33,7 +33,7 @@ def test_keys_are_namespaced() -> None:
         keys.job("j"),
         keys.job_input("j"),
         keys.artifact("j", "a"),
-        keys.done("j"),
+        keys.notify("gateway-1"),
         keys.workers("t"),
         keys.worker("w"),
         keys.stats("t"),
