@@ -70,33 +70,35 @@ def cmd_up(args: argparse.Namespace) -> None:
     """Embedded Redis (unless REDIS_URL is set), gateway, one worker and the frontend, until Ctrl-C."""
     env = dict(os.environ)
     redis_server = None
-    if not env.get("REDIS_URL"):
-        redis_server = start_redis(data_dir=Path(args.data_dir) / "redis", appendonly=True)
-        env["REDIS_URL"] = redis_server.url
-    api_url = f"http://127.0.0.1:{args.port}"
-    env.setdefault("VISIONQ_API_URL", api_url)
-    me = [sys.executable, "-m", "app.cli"]
-    commands = {
-        "gateway": [*me, "gateway", "--host", args.host, "--port", str(args.port)],
-        "worker": [*me, "worker", "--device", args.device, *(["--tasks", args.tasks] if args.tasks else [])],
-    }
-    if not args.no_frontend:
-        commands["frontend"] = [sys.executable, *_streamlit_args(args.frontend_port)]
-    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-    print(f"visionq is starting (Redis: {env['REDIS_URL']})")
-    print(f"  API:      {api_url}   (docs: {api_url}/docs)")
-    if not args.no_frontend:
-        print(f"  Frontend: http://127.0.0.1:{args.frontend_port}")
-    print("  Ctrl-C stops everything.")
+    children: dict[str, subprocess.Popen[bytes]] = {}
     stop = False
 
     def _stop(signum: int, frame: object) -> None:
         nonlocal stop
         stop = True
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
-        signal.signal(signum, _stop)
-    try:
+    try:  # whatever happens from here on, the children and then Redis are stopped
+        if not env.get("REDIS_URL"):
+            redis_server = start_redis(data_dir=Path(args.data_dir) / "redis", appendonly=True)
+            env["REDIS_URL"] = redis_server.url
+        api_url = f"http://127.0.0.1:{args.port}"
+        env.setdefault("VISIONQ_API_URL", api_url)
+        me = [sys.executable, "-m", "app.cli"]
+        commands = {
+            "gateway": [*me, "gateway", "--host", args.host, "--port", str(args.port)],
+            "worker": [*me, "worker", "--device", args.device, *(["--tasks", args.tasks] if args.tasks else [])],
+        }
+        if not args.no_frontend:
+            commands["frontend"] = [sys.executable, *_streamlit_args(args.frontend_port)]
+        for name, cmd in commands.items():
+            children[name] = subprocess.Popen(cmd, env=env)
+        print(f"visionq is starting (Redis: {env['REDIS_URL']})")
+        print(f"  API:      {api_url}   (docs: {api_url}/docs)")
+        if not args.no_frontend:
+            print(f"  Frontend: http://127.0.0.1:{args.frontend_port}")
+        print("  Ctrl-C stops everything.")
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
+            signal.signal(signum, _stop)
         while not stop:
             for name, child in children.items():
                 if child.poll() is not None:

@@ -30,6 +30,12 @@ class GatewaySettings(RedisSettings):
     result_ttl_s: int = Field(
         default=3600, gt=0, description="How long inputs, job records and artifacts stay in Redis."
     )
+    wait_recheck_s: float = Field(
+        default=4.0,
+        gt=0,
+        le=60,
+        description="A waiting POST /predict re-reads its job this often, in case its Pub/Sub notification was lost.",
+    )
     worker_heartbeat_ttl_s: float = Field(
         default=10.0, gt=0, description="A worker whose last heartbeat is older than this counts as gone."
     )

@@ -92,6 +92,16 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
     # gateway and workers that drain into it; whoever started it stops it last (EmbeddedRedis.stop).
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     server = EmbeddedRedis(process, port, data_dir, owns_data_dir)
+    try:
+        _wait_until_it_answers(server, args[0])
+    except BaseException:  # Ctrl-C during start-up included: its own session would keep it running otherwise
+        server.stop()
+        raise
+    return server
+
+
+def _wait_until_it_answers(server: EmbeddedRedis, binary: str) -> None:
+    process, port, data_dir = server.process, server.port, server.data_dir
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -102,9 +112,8 @@ def start_redis(port: int | None = None, data_dir: Path | None = None, appendonl
         try:
             client.ping()
             client.close()
-            logger.info("redis started at %s (%s)", server.url, args[0])
-            return server
+            logger.info("redis started at %s (%s)", server.url, binary)
+            return
         except redis.ConnectionError:
             time.sleep(0.05)
-    server.stop()
     raise RuntimeError(f"redis-server did not answer on port {port} within 10 s")

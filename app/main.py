@@ -51,6 +51,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings.namespace,
         result_ttl_s=settings.result_ttl_s,
         max_queue_length=settings.max_queue_length,
+        recheck_s=settings.wait_recheck_s,
     )
     app.state.gateway = Gateway(settings, queue, GatewayMetrics())
     install_error_handlers(app)

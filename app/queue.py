@@ -27,9 +27,9 @@ from workers.protocol import (
 
 logger = logging.getLogger(__name__)
 
-#: A synchronous wait re-reads the job record this often, in case its notification was lost (the listener's
-#: connection dropped while the job finished).
-RECHECK_S = 4.0
+#: How often an idle listener reads (and, every health_check_interval, pings) its connection, so that a
+#: connection dropped silently by the network is noticed.
+LISTEN_POLL_S = 5.0
 #: How long an enqueue that wants a notification waits for the listener to (re)subscribe.
 SUBSCRIBE_WAIT_S = 2.0
 
@@ -37,9 +37,13 @@ SUBSCRIBE_WAIT_S = 2.0
 class JobQueue:
     """One per gateway process; wraps a pooled async Redis connection."""
 
-    def __init__(self, redis_url: str, namespace: str, *, result_ttl_s: int, max_queue_length: int) -> None:
+    def __init__(
+        self, redis_url: str, namespace: str, *, result_ttl_s: int, max_queue_length: int, recheck_s: float = 4.0
+    ) -> None:
         # Typed Any: redis-py types every reply as a union (bytes | str | ...); this class decodes explicitly.
         self.redis: Any = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2, health_check_interval=30)
+        #: A sync wait re-reads its job record this often, in case the notification was lost.
+        self.recheck_s = recheck_s
         self.keys = Keys(namespace)
         self.result_ttl_s = result_ttl_s
         self.max_queue_length = max_queue_length
@@ -55,7 +59,7 @@ class JobQueue:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
         await self.redis.aclose()
 
@@ -63,7 +67,7 @@ class JobQueue:
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen(), name="visionq-notify-listener")
         if not self._first_attempt.is_set():
-            # Only the first request waits; later gaps are covered by _wake_finished and RECHECK_S.
+            # Only the first request waits; later gaps are covered by _wake_finished and recheck_s.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._first_attempt.wait(), SUBSCRIBE_WAIT_S)
 
@@ -78,13 +82,11 @@ class JobQueue:
                 if failing:
                     logger.info("event=notify_listener_resubscribed channel=%s", self.channel)
                     failing = False
-                    await self._wake_finished()
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        job = decode_notification(message["data"])
-                        waiter = self._waiters.get(job.id)
-                        if waiter is not None and not waiter.done():
-                            waiter.set_result(job)
+                await self._wake_finished()  # jobs that finished while nobody listened
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=LISTEN_POLL_S)
+                    if message is not None and message["type"] == "message":
+                        self._deliver(message["data"])
             except (RedisError, OSError) as exc:
                 self._first_attempt.set()
                 if not failing:
@@ -95,8 +97,18 @@ class JobQueue:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
 
+    def _deliver(self, payload: bytes) -> None:
+        try:
+            job = decode_notification(payload)
+        except (ValueError, KeyError, TypeError):  # never let one bad message stop the listener
+            logger.exception("event=bad_notification channel=%s", self.channel)
+            return
+        waiter = self._waiters.get(job.id)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(job)
+
     async def _wake_finished(self) -> None:
-        """After a gap in the subscription: wake the waiters whose jobs finished meanwhile."""
+        """After (re)subscribing: wake the waiters whose jobs finished while nobody listened."""
         for job_id, waiter in list(self._waiters.items()):
             with contextlib.suppress(JobNotFound):
                 job = await self.get(job_id)
@@ -174,7 +186,7 @@ class JobQueue:
         try:
             while (remaining := deadline - time.monotonic()) > 0:
                 try:
-                    return await asyncio.wait_for(asyncio.shield(waiter), min(remaining, RECHECK_S))
+                    return await asyncio.wait_for(asyncio.shield(waiter), min(remaining, self.recheck_s))
                 except TimeoutError:
                     job = await self.get(job_id)  # a notification lost in a reconnect must not cost the timeout
                     if job.status.is_final:

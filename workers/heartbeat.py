@@ -43,7 +43,7 @@ class Heartbeat:
         try:
             pipe.execute()
         except redis.RedisError as exc:
-            # Redis went first (e.g. Ctrl-C reached it too); the registration expires by itself.
+            # Redis is already gone; the registration expires by itself.
             logger.warning("worker=%s event=deregister_failed reason=%s", self.worker_id, exc)
 
     def beat(self) -> None:

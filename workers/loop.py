@@ -60,8 +60,8 @@ class Worker:
         self.stopping = True
 
     def run(self) -> None:
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: its terminal closed
+            signal.signal(signum, self.request_stop)
         names = sorted(self.tasks)
         ensure_groups(self.r, self.keys, names)
         self.heartbeat.start()

@@ -84,9 +84,10 @@ class SuperResolutionTask:
 
     def load(self, device: str, weights_dir: Path | None) -> None:
         self.device = device
-        # Tiles (of one or several requests) share network calls on a GPU only. On CPU a batch of tiles just adds
-        # cache misses: a 768 px SRResNet x2 job took 3.4 s with one 256-px tile per call against 6.6 s with
-        # eight (one thread); bench/super_resolution.py's batching column shows the same.
+        # Tiles (of one or several requests) share network calls on a GPU only. On CPU a bigger call just adds
+        # cache misses (one thread, SRResNet x2): a 768 px job took 3.4 s with one 256-px tile per call against
+        # 6.6 s with eight; four 128-px tiles per call were 1.3-1.8x slower than one; even 32-px tiles gained
+        # nothing from 4 or 16 per call (0.38 / 0.37 s against 0.36 s for a 256 px image).
         self.batch_tiles = device.startswith("cuda")
         for scale in SUPPORTED_SCALES["bicubic"]:
             self.networks["bicubic", scale] = (_Bicubic(scale), torch.float32)

@@ -93,7 +93,8 @@ def test_sync_wait_survives_losing_its_notification_connection(stack: Stack) -> 
     own = start_redis()
     stack.redis_url = own.url
     try:
-        url = stack.start_gateway()
+        # A 30 s re-read: only the listener's catch-up after resubscribing can answer within the bound below.
+        url = stack.start_gateway(VISIONQ_WAIT_RECHECK_S="30")
         stack.start_worker()
         assert predict(url).status_code == 200  # the gateway has subscribed
         r = redis.Redis.from_url(own.url)
@@ -110,6 +111,6 @@ def test_sync_wait_survives_losing_its_notification_connection(stack: Stack) -> 
         r.close()
         assert killed >= 1
         assert resp.status_code == 200, resp.text
-        assert elapsed < 8, f"the lost notification cost {elapsed:.1f} s"  # one re-read of the record, not the timeout
+        assert elapsed < 10, f"the lost notification cost {elapsed:.1f} s"
     finally:
         own.stop()

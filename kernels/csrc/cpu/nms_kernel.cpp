@@ -57,7 +57,7 @@ at::Tensor torchvision_order(const at::Tensor& kept, const T* scores, int64_t n)
   auto result = at::empty({count}, at::TensorOptions().dtype(at::kLong));
   int64_t* out = result.data_ptr<int64_t>();
   if constexpr (sizeof(Key) == 4) {
-    if (n <= (int64_t(1) << 32)) {
+    if (n < (int64_t(1) << 32)) {
       std::vector<uint64_t> words; // (key << 32 | index), in increasing index as torchvision passes them
       words.reserve(count);
       for (int64_t i = 0; i < n; ++i) {
@@ -95,6 +95,14 @@ at::Tensor torchvision_order(const at::Tensor& kept, const T* scores, int64_t n)
   return result;
 }
 
+// The same order from ATen itself, for standard libraries other than libstdc++ (whose std::sort tie_order.h
+// replays); e.g. libc++ on macOS.
+[[maybe_unused]] at::Tensor aten_sort_order(const at::Tensor& kept, const at::Tensor& scores) {
+  const auto ascending = std::get<0>(kept.sort());
+  const auto by_score = std::get<1>(scores.index_select(0, ascending).sort(/*dim=*/0, /*descending=*/true));
+  return ascending.index_select(0, by_score);
+}
+
 template <typename T>
 at::Tensor nms_kernel_impl(
     const at::Tensor& dets,
@@ -112,7 +120,11 @@ at::Tensor nms_kernel_impl(
   });
   auto kept = cpu::kept_indices(layout, keep, nullptr);
   if (torchvision_tie_order && has_tied_scores(kept, scores.data_ptr<T>())) {
+#if defined(__GLIBCXX__)
     return torchvision_order<T>(kept, scores.data_ptr<T>(), n);
+#else
+    return aten_sort_order(kept, scores);
+#endif
   }
   return kept;
 }

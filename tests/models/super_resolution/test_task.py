@@ -60,8 +60,8 @@ def test_srresnet_beats_bicubic_on_the_held_out_sample(task: SuperResolutionTask
 
 
 def test_tiles_of_two_requests_share_network_calls_and_report_progress(task: SuperResolutionTask) -> None:
-    params = Params(model="srresnet", scale=2, tile=64, tile_overlap=16)
-    rgbs = [np.random.default_rng(i).integers(0, 256, (96, 96, 3), dtype=np.uint8) for i in range(2)]
+    params = Params(model="srresnet", scale=2, tile=128, tile_overlap=16)
+    rgbs = [np.random.default_rng(i).integers(0, 256, (192, 192, 3), dtype=np.uint8) for i in range(2)]
     prepared = [task.preprocess(_item(rgb), params) for rgb in rgbs]
     assert task.batch_key(prepared[0], params) == task.batch_key(prepared[1], params)
     network, dtype = task.networks["srresnet", 2]
@@ -81,8 +81,8 @@ def test_tiles_of_two_requests_share_network_calls_and_report_progress(task: Sup
         one_by_one = task.forward(prepared, [params, params], lambda i, f: None)
     finally:
         task.networks["srresnet", 2] = (network, dtype)
-    assert calls[:calls_on_cpu] == [8]  # 2x2 tiles per image, all eight in one call (128 of 64 px fit its budget)
-    assert calls[calls_on_cpu:] == [1] * 8
+    assert calls[:calls_on_cpu] == [8]  # 2x2 tiles per image, all eight in one call (32 of 128 px fit its budget)
+    assert calls[calls_on_cpu:] == [1] * 8  # CPU: one tile per call
     assert all(torch.allclose(a.output, b.output, atol=1e-5) for a, b in zip(raws, one_by_one, strict=True))
     assert [r.tiles for r in raws] == [4, 4]
     for fractions in seen.values():
