@@ -158,16 +158,15 @@ class JobQueue:
                 keys=[keys.stream(task), keys.job(job.id), keys.job_input(job.id)],
                 args=[self.max_queue_length, self.result_ttl_s, job.id, data or b"", *fields],
             )
-        except BaseException:
+            if entry is None:
+                raise QueueFull(
+                    f"task {task!r} already has {self.max_queue_length} jobs waiting; retry later",
+                    retry_after_s=retry_after_s,
+                    details={"task": task, "max_queue_length": self.max_queue_length},
+                )
+        except BaseException:  # refused or failed: no one will wait for this job
             self._waiters.pop(job.id, None)
             raise
-        if entry is None:
-            self._waiters.pop(job.id, None)
-            raise QueueFull(
-                f"task {task!r} already has {self.max_queue_length} jobs waiting; retry later",
-                retry_after_s=retry_after_s,
-                details={"task": task, "max_queue_length": self.max_queue_length},
-            )
         job.stream_id = entry.decode()
         return job
 

@@ -177,9 +177,7 @@ class SuperResolutionTask:
         network, dtype = self.networks[first.model, first.scale]
         images = [TiledImage(item.image, first.scale, item.tile, first.tile_overlap) for item in batch]
         th, tw = images[0].tile_shape
-        tiles_per_call = max(1, TILE_BATCH[first.model] * AUTO_TILE**2 // (th * tw))
-        if not self.batch_tiles:
-            tiles_per_call = 1
+        tiles_per_call = max(1, TILE_BATCH[first.model] * AUTO_TILE**2 // (th * tw)) if self.batch_tiles else 1
         started = time.perf_counter()
         with torch.inference_mode():
             outputs = tiled_forward(images, network, tiles_per_call, progress, self.device, dtype)

@@ -20,13 +20,18 @@ namespace visionq::ops {
 
 namespace {
 
-// Do two kept boxes (listed by decreasing score) share a score? NaNs count as equal, as torch.sort groups them.
+// Do kept boxes i - 1 and i (listed by decreasing score) share a score? Equal sort keys: NaNs tie, as do +-0,
+// exactly as torch.sort's comparator sees them.
+template <typename T>
+bool tied_with_previous(const int64_t* kept, const T* scores, int64_t i) {
+  return cpu::descending_key(scores[kept[i - 1]]) == cpu::descending_key(scores[kept[i]]);
+}
+
 template <typename T>
 bool has_tied_scores(const at::Tensor& kept, const T* scores) {
   const int64_t* k = kept.data_ptr<int64_t>();
   for (int64_t i = 1; i < kept.size(0); ++i) {
-    const T a = scores[k[i - 1]], b = scores[k[i]];
-    if (a == b || (a != a && b != b)) {
+    if (tied_with_previous(k, scores, i)) {
       return true;
     }
   }
@@ -46,7 +51,7 @@ at::Tensor torchvision_order(const at::Tensor& kept, const T* scores, int64_t n)
   // Keys that occur more than once among the kept scores (equal keys are adjacent in `kept`).
   std::vector<uint8_t> tied(n, 0);
   for (int64_t i = 1; i < count; ++i) {
-    if (cpu::descending_key(scores[k[i - 1]]) == cpu::descending_key(scores[k[i]])) {
+    if (tied_with_previous(k, scores, i)) {
       tied[k[i - 1]] = tied[k[i]] = 1;
     }
   }
